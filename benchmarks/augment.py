@@ -1,0 +1,82 @@
+"""View recipes (torchvision transforms v2 on uint8 CHW tensors) and per-sample seeding.
+
+Recipes, scaled from 224 px to the suite's image size ``size``:
+
+* ``compress``: RandomResizedCrop(size, scale=(0.08, 1)) + horizontal flip, no colour jitter or blur
+  (CompRess `train_student.py`, research/methods.md §1.5).
+* ``mocov2``: MoCo v2 "aug+": RandomResizedCrop(scale=(0.2, 1)), ColorJitter(0.4, 0.4, 0.4, 0.1)
+  with p = 0.8, grayscale p = 0.2, Gaussian blur p = 0.5, flip (§5.2). The blur σ range [0.1, 2.0]
+  and kernel (23 px at 224) are scaled by size/224 so small images are blurred like ImageNet crops.
+* ``center``: the evaluation view: resize the short side to size/0.875 and centre-crop ``size``
+  (Resize(256) + CenterCrop(224) at ImageNet scale); images already at ``size`` pass unchanged.
+
+Fair comparison needs every method of a suite to see the same views in the same order, so the
+randomness of view ``v`` of sample ``i`` in epoch ``e`` comes from a generator seeded by
+``(seed, epoch, index, v)`` (`view_seed`), independent of workers, batch order and method.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import torch
+from torchvision.transforms import v2
+
+RECIPES = ('compress', 'mocov2', 'center')
+
+
+def _blur(size: int) -> v2.Transform:
+    scale = size / 224
+    kernel = max(3, int(round(23 * scale)) | 1)
+    return v2.GaussianBlur(kernel, sigma=(max(0.1 * scale, 1e-3), 2.0 * scale))
+
+
+class CenterView(v2.Transform):
+    """Resize(size / 0.875) + CenterCrop(size); an image already ``size`` x ``size`` is returned as is."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self.resize = v2.Compose([v2.Resize(int(round(size / 0.875)), antialias=True), v2.CenterCrop(size)])
+
+    def forward(self, image):
+        if image.shape[-2:] == (self.size, self.size):
+            return image
+        return self.resize(image)
+
+
+def build_view_transform(name: str, size: int) -> v2.Transform:
+    """The transform of recipe ``name`` producing ``size``x``size`` uint8 views."""
+    if name == 'compress':
+        return v2.Compose([v2.RandomResizedCrop(size, scale=(0.08, 1.0), antialias=True),
+                           v2.RandomHorizontalFlip()])
+    if name == 'mocov2':
+        return v2.Compose([
+            v2.RandomResizedCrop(size, scale=(0.2, 1.0), antialias=True),
+            v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
+            v2.RandomGrayscale(p=0.2),
+            v2.RandomApply([_blur(size)], p=0.5),
+            v2.RandomHorizontalFlip(),
+        ])
+    if name == 'center':
+        return CenterView(size)
+    raise KeyError(f'unknown augmentation {name!r}; valid recipes: {", ".join(RECIPES)}')
+
+
+def view_seed(seed: int, epoch: int, index: int, view: int) -> int:
+    """A 63-bit seed for one view of one sample; stable across processes and Python versions."""
+    digest = hashlib.blake2b(f'{seed}/{epoch}/{index}/{view}'.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, 'little') >> 1
+
+
+def seeded_views(image: torch.Tensor, transforms, seed: int, epoch: int, index: int) -> list[torch.Tensor]:
+    """Apply each transform to ``image`` under its own (seed, epoch, index, view) seed.
+
+    ``fork_rng`` restores the global RNG afterwards, so the training loop's own randomness (e.g.
+    MoCo's shuffle-BN permutation) is unaffected by how many views were drawn.
+    """
+    views = []
+    with torch.random.fork_rng(devices=[]):
+        for v, t in enumerate(transforms):
+            torch.manual_seed(view_seed(seed, epoch, index, v))
+            views.append(t(image))
+    return views

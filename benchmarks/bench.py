@@ -1,0 +1,223 @@
+"""`tools/bench.py`: train every selected method under one budget, evaluate, write the leaderboard.
+
+    python tools/bench.py --methods compress_2q,moco_v2 [--config default] [--data-root DIR]
+                          [--teacher PATH] [--work-dir DIR] [--seed N] [--cfg-options a.b=c ...]
+
+Everything that can be wrong with the input (unknown method or suite, missing paths, an empty
+dataset, an unreadable teacher, an override naming no key, a bank larger than the dataset) is checked
+before any data is generated or any model trained, and reported as one paragraph (exit code 2).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from mmengine.config import DictAction
+
+from .config import REPO_ROOT, ConfigError, resolve
+from .data import DataError
+
+EXIT_BAD_INPUT = 2
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        prog='tools/bench.py',
+        description='Train self-supervised compression methods under one budget and write a leaderboard '
+                    '(results/<run>/leaderboard.{md,csv,json}).',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--methods', default=None,
+                   help="comma-separated method names, or 'all'; default: the suite's list (see --list)")
+    p.add_argument('--list', action='store_true', help='list the registered methods and exit')
+    p.add_argument('--config', default='default', help='suite name in configs/suites/ or a path to a .py config')
+    p.add_argument('--data-root', default=None,
+                   help='an ImageFolder dataset root with train/ and val/ (default: the embedded generated data)')
+    p.add_argument('--teacher', default=None,
+                   help='teacher checkpoint; default: train a MoCo v2 teacher on the suite data once and cache it')
+    p.add_argument('--work-dir', default=None, help='run folder (default: results/<suite>-<timestamp>)')
+    p.add_argument('--seed', type=int, default=None, help="training seed (default: the suite's seed)")
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
+                   help='override config keys, mmengine style (e.g. budget.epochs=2 method_cfgs.compress_2q.temperature=0.02)')
+    p.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
+    return p.parse_args(argv)
+
+
+def print_method_list(out=sys.stdout) -> None:
+    from tabulate import tabulate
+
+    from methods import get_method, list_methods
+    rows = []
+    for name in list_methods():
+        cls = get_method(name)
+        rows.append([name, 'yes' if cls.needs_teacher else 'no', cls.description, cls.paper])
+    out.write(tabulate(rows, headers=['method', 'teacher', 'description', 'paper'], tablefmt='simple') + '\n')
+
+
+def _parse_methods(text):
+    if text is None:
+        return None
+    from methods import list_methods
+    if text.strip() == 'all':
+        return list_methods()
+    names = [n.strip() for n in text.split(',') if n.strip()]
+    unknown = [n for n in names if n not in list_methods()]
+    if unknown:
+        raise ConfigError(f'unknown method(s) {", ".join(unknown)}; registered methods: {", ".join(list_methods())} '
+                          f"(or 'all'). See tools/bench.py --list.")
+    if not names:
+        raise ConfigError('--methods is empty; give at least one method name or "all".')
+    return names
+
+
+def validate(cfg) -> None:
+    """Cheap checks of everything the run will need, before any expensive work."""
+    from methods import list_methods
+    from methods.backbones import list_backbones
+    unknown = [m for m in cfg.methods if m not in list_methods()]
+    if unknown:
+        raise ConfigError(f'the config lists unknown method(s) {unknown}; registered: {", ".join(list_methods())}.')
+    for where, arch in (('student', cfg.student), ('teacher.arch', cfg.teacher.arch)):
+        if arch['arch'] not in list_backbones():
+            raise ConfigError(f"{where}.arch={arch['arch']!r} is not a known backbone; valid: {', '.join(list_backbones())}.")
+    if cfg.data.type == 'imagefolder':
+        from .data import scan_imagefolder
+        root = Path(cfg.data.root)
+        if not root.is_dir():
+            raise DataError(f'--data-root {root} is not a directory. Pass the folder that contains train/ and val/.')
+        n_train = len(scan_imagefolder(root / 'train')[1])
+        scan_imagefolder(root / 'val')
+    else:
+        from .synthetic import SyntheticSpec
+        spec = SyntheticSpec(**{k: v for k, v in cfg.data.items() if k in SyntheticSpec.__dataclass_fields__})
+        n_train = spec.num_classes * spec.train_per_class
+    if cfg.budget.batch_size > n_train:
+        raise ConfigError(f'budget.batch_size={cfg.budget.batch_size} exceeds the {n_train} training images.')
+    for name, hp in cfg.method_cfgs.items():
+        for key in ('queue_size', 'bank_size'):
+            if key in hp and hp[key] > n_train:
+                raise ConfigError(f'method_cfgs.{name}.{key}={hp[key]} is larger than the training set ({n_train} '
+                                  f'images): the bank would hold stale copies of the same images. Set it below '
+                                  f'{n_train} with --cfg-options method_cfgs.{name}.{key}=N.')
+    if cfg.teacher.checkpoint and not Path(cfg.teacher.checkpoint).is_file():
+        raise ConfigError(f'--teacher {cfg.teacher.checkpoint} does not exist. Pass an existing checkpoint, or '
+                          f'leave --teacher out to train and cache a MoCo v2 teacher on the suite data.')
+
+
+def _student_name(spec: dict) -> str:
+    return f"{spec['arch']} x{spec['width']:g}" + (' small-stem' if spec.get('small_input') else '')
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(json.dumps(obj, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def run(cfg, work_dir: Path, log=print) -> list[dict]:
+    """Run a resolved, validated config; returns the result rows (also written to ``work_dir``)."""
+    import torch
+
+    from methods import get_method
+
+    from .data import build_datasets
+    from .evaluate import evaluate_backbone, knn_protocol_name
+    from .leaderboard import write_leaderboard
+    from .provenance import device_name, git_commit, versions
+    from .runner import resolve_device, train_method
+    from .teacher_cache import obtain_teacher
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    cfg.dump(str(work_dir / 'config.py'))
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
+    image_size = train_set.image_size
+    common = dict(seed=cfg.seed, image_size=image_size, device=device_name(device), git_commit=git_commit(),
+                  versions=versions())
+    budget = cfg.budget.to_dict()
+    rows = []
+    caption = (f"**{cfg.get('suite', 'custom')}** suite — {knn_protocol_name(cfg.evals.knn)}. Data: "
+               f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
+               f"({len(train_set)} train / {len(val_set)} val, {image_size} px). Budget: {budget['epochs']} epochs, "
+               f"batch {budget['batch_size']}, {budget['optimizer']['type']} lr {budget['optimizer']['lr']}, "
+               f"{budget['schedule']['type']} schedule, seed {cfg.seed}. GMACs at {image_size} px unless noted.")
+
+    def flush():
+        _write_json(work_dir / 'rows.json', rows)
+        write_leaderboard(rows, work_dir, caption)
+
+    teacher, teacher_time = None, 0.0
+    if any(get_method(m).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
+        teacher, teacher_time, _ = obtain_teacher(cfg, train_set, log=log)
+        log(f'teacher: {teacher.name} ({teacher.source})')
+        metrics = evaluate_backbone(teacher.backbone, train_set, val_set, cfg.evals, image_size, device, 'teacher')
+        rows.append(dict(kind='teacher', method='teacher', student=_student_name(teacher.backbone.spec()),
+                         teacher=teacher.name, status='ok', teacher_time_s=teacher_time,
+                         **metrics, **common))
+        flush()
+
+    for name in cfg.methods:
+        cls = get_method(name)
+        aug = cfg.augmentation or cls.augmentation
+        views = train_set.with_recipes([aug] * cls.num_views)
+        log(f'[{name}] training {_student_name(cfg.student)} for {budget["epochs"]} epochs ({aug} views)')
+        result = train_method(name, cfg.method_cfgs[name], cfg.student.to_dict(),
+                              teacher if cls.needs_teacher else None, views, budget, work_dir / name,
+                              cfg.seed, cfg.device, desc=name)
+        backbone = result.method.student_backbone()
+        torch.save(backbone.state_dict(), work_dir / name / 'backbone.pth')
+        _write_json(work_dir / name / 'backbone.json', backbone.spec())
+        metrics = evaluate_backbone(backbone, train_set, val_set, cfg.evals, image_size, device, name)
+        row = dict(kind='method', method=name, student=_student_name(backbone.spec()),
+                   teacher=teacher.name if cls.needs_teacher else 'none', status='ok',
+                   images_seen=result.images_seen, train_time_s=result.wall_time_s, peak_mem_mb=result.peak_mem_mb,
+                   final_loss=result.final_loss, augmentation=aug, hparams=result.method.hparams(), budget=budget,
+                   **metrics, **common)
+        rows.append(row)
+        flush()
+        log(f"[{name}] done in {result.wall_time_s:.0f}s: 1-NN {metrics['knn1_top1']:.1f}  "
+            f"20-NN {metrics['knn20_top1']:.1f}  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}")
+
+    if cfg.evals.get('raw_pixel_floor', True):
+        metrics = evaluate_backbone(None, train_set, val_set, cfg.evals, image_size, device, 'raw pixels')
+        rows.append(dict(kind='floor', method='raw pixels', student='–', teacher='none', status='ok',
+                         **metrics, **common))
+    flush()
+    return rows
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        print_method_list()
+        return 0
+    try:
+        methods = _parse_methods(args.methods)
+        cfg = resolve(args.config, methods=methods, options=args.cfg_options, seed=args.seed,
+                      data_root=args.data_root, teacher=args.teacher)
+        if args.print_config:
+            print(cfg.pretty_text)
+            return 0
+        validate(cfg)
+    except (ConfigError, DataError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    suite = cfg.get('suite', Path(args.config).stem)
+    work_dir = Path(args.work_dir) if args.work_dir else (
+        REPO_ROOT / 'results' / f"{suite}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    start = time.perf_counter()
+    from .teachers import TeacherError
+    try:
+        run(cfg, work_dir)
+    except (DataError, TeacherError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print()
+    print((work_dir / 'leaderboard.md').read_text())
+    print(f'results: {work_dir} (total {time.perf_counter() - start:.0f}s)')
+    return 0

@@ -1,0 +1,184 @@
+"""Datasets returning ``(index, views, label)``: the embedded default and any ImageFolder by path.
+
+* ``index``: the sample's position in its split (stable: used for per-sample seeding and, later, for
+  caches keyed by sample);
+* ``views``: a list of uint8 ``[3, H, W]`` tensors, one per recipe in ``recipes`` (see
+  `benchmarks.augment`), normalised later on the device by `ViewsPreprocessor`;
+* ``label``: the class id (used only by evaluations, never by the self-supervised methods).
+
+Training loaders use `EpochIndexSampler`, which yields ``(epoch, index)`` so each worker knows the
+epoch without shared state; view ``v`` of sample ``i`` is seeded with ``(seed, epoch, i, v)``.
+Datasets of fixed-size in-memory images (the embedded default) make their views per batch in the
+collate function (`benchmarks.batch_augment`, several times faster on CPU); others per sample with
+torchvision transforms. Always build loaders with ``collate_fn=dataset.collate_fn()``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.dataset import DefaultSampler
+from mmengine.model import BaseDataPreprocessor
+from mmengine.registry import DATA_SAMPLERS
+from torch.utils.data import Dataset, default_collate
+from torchvision.io import ImageReadMode, decode_image
+
+from .augment import build_view_transform, seeded_views
+from .batch_augment import BatchViewCollate
+from .synthetic import SyntheticSpec, materialise
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
+
+
+class DataError(ValueError):
+    """A dataset that cannot be used, with a message saying what is wrong and how to fix it."""
+
+
+class ViewDataset(Dataset):
+    """Base class: subclasses provide ``labels``, ``classes`` and ``load(i) -> uint8 [3, H, W]``."""
+
+    labels: np.ndarray
+    classes: list
+    batched_views = False   # True: every image has the same size, views are made per batch
+
+    def __init__(self, recipes=('center',), image_size: int = 64, seed: int = 0):
+        self.recipes = list(recipes)
+        self.image_size = image_size
+        self.seed = seed
+        self.transforms = [build_view_transform(r, image_size) for r in self.recipes]
+
+    def __len__(self):
+        return len(self.labels)
+
+    def load(self, i: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __getitem__(self, key):
+        epoch, i = key if isinstance(key, tuple) else (0, key)
+        if self.batched_views:
+            return (epoch, i), self.load(i), int(self.labels[i])
+        views = seeded_views(self.load(i), self.transforms, self.seed, epoch, i)
+        return i, views, int(self.labels[i])
+
+    def collate_fn(self):
+        """The collate function that turns samples into ``(index, views, label)`` batches."""
+        if self.batched_views:
+            return BatchViewCollate(self.recipes, self.image_size, self.seed)
+        return default_collate
+
+    def with_recipes(self, recipes):
+        """The same images and labels with other view recipes (shares the loaded arrays)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        ViewDataset.__init__(clone, recipes, self.image_size, self.seed)
+        return clone
+
+
+class EmbeddedDataset(ViewDataset):
+    """The procedurally generated default (`benchmarks.synthetic`), held in memory as uint8."""
+
+    batched_views = True
+
+    def __init__(self, split: str, spec: SyntheticSpec, recipes=('center',), seed: int = 0, cache_dir=None):
+        super().__init__(recipes, spec.image_size, seed)
+        root = materialise(spec, cache_dir)
+        arrays = np.load(root / f'{split}.npz')
+        self.images = torch.from_numpy(np.ascontiguousarray(arrays['images'].transpose(0, 3, 1, 2)))
+        self.labels = arrays['labels']
+        self.classes = spec.class_names
+
+    def load(self, i):
+        return self.images[i]
+
+
+def scan_imagefolder(split_dir: Path):
+    """(classes, [(path, class_id)]) of an ImageFolder split; raises DataError when unusable."""
+    if not split_dir.is_dir():
+        raise DataError(f'{split_dir} does not exist. An ImageFolder dataset root must contain train/ and '
+                        f'val/ folders, each with one sub-folder of images per class.')
+    classes = sorted(d.name for d in split_dir.iterdir() if d.is_dir())
+    if not classes:
+        raise DataError(f'{split_dir} has no class sub-folders. Put the images of each class in their own '
+                        f'folder, e.g. {split_dir}/<class_name>/img001.jpg.')
+    samples = []
+    for c, name in enumerate(classes):
+        for path in sorted((split_dir / name).rglob('*')):
+            if path.suffix.lower() in IMG_EXTENSIONS and path.is_file():
+                samples.append((path, c))
+    if not samples:
+        raise DataError(f'{split_dir} contains no images with a known extension ({", ".join(IMG_EXTENSIONS)}).')
+    return classes, samples
+
+
+class ImageFolderDataset(ViewDataset):
+    """Any torchvision-ImageFolder layout: ``root/{train,val}/<class>/<image>``.
+
+    Images are decoded as RGB uint8 with torchvision.io and resized/cropped by the view recipes.
+    """
+
+    def __init__(self, root, split: str, recipes=('center',), image_size: int = 64, seed: int = 0,
+                 classes=None):
+        super().__init__(recipes, image_size, seed)
+        found, samples = scan_imagefolder(Path(root) / split)
+        if classes is not None and found != list(classes):
+            raise DataError(f'{Path(root) / split} has classes {found[:5]}... but train/ has {list(classes)[:5]}...; '
+                            f'train/ and val/ must contain the same class folders.')
+        self.classes = found
+        self.paths = [p for p, _ in samples]
+        self.labels = np.array([c for _, c in samples], dtype=np.int64)
+
+    def load(self, i):
+        path = self.paths[i]
+        try:
+            return decode_image(str(path), mode=ImageReadMode.RGB)
+        except Exception as exc:  # decode errors come as RuntimeError/ValueError depending on format
+            raise DataError(f'cannot decode image {path}: {exc}. Remove or replace the file.') from exc
+
+
+def build_datasets(data_cfg: dict, recipes, seed: int, cache_dir=None):
+    """(train, val) datasets from the ``data`` section of a suite config."""
+    kind = data_cfg.get('type', 'embedded')
+    if kind == 'embedded':
+        spec = SyntheticSpec(**{k: v for k, v in data_cfg.items() if k in SyntheticSpec.__dataclass_fields__})
+        return (EmbeddedDataset('train', spec, recipes, seed, cache_dir),
+                EmbeddedDataset('val', spec, ('center',), seed, cache_dir))
+    if kind == 'imagefolder':
+        if not data_cfg.get('root'):
+            raise DataError('data.type is imagefolder but data.root is empty; pass --data-root DIR.')
+        train = ImageFolderDataset(data_cfg['root'], 'train', recipes, data_cfg['image_size'], seed)
+        val = ImageFolderDataset(data_cfg['root'], 'val', ('center',), data_cfg['image_size'], seed,
+                                 classes=train.classes)
+        return train, val
+    raise DataError(f"unknown data.type {kind!r}; use 'embedded' or 'imagefolder'.")
+
+
+@DATA_SAMPLERS.register_module()
+class EpochIndexSampler(DefaultSampler):
+    """mmengine's DefaultSampler (seeded shuffle, DDP sharding) yielding ``(epoch, index)`` pairs."""
+
+    def __iter__(self):
+        epoch = self.epoch
+        for i in super().__iter__():
+            yield epoch, i
+
+
+class ViewsPreprocessor(BaseDataPreprocessor):
+    """Moves a collated ``(index, views, label)`` batch to the device and normalises the views.
+
+    uint8 [N,3,H,W] -> float32 ``(x / 255 - mean) / std`` on the device, so the host only moves bytes.
+    """
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        super().__init__()
+        self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / 255.0 - self.mean) / self.std
+
+    def forward(self, data, training: bool = False):
+        index, views, label = self.cast_data(list(data))
+        return index, [self.normalise(v) for v in views], label

@@ -1,0 +1,91 @@
+"""Result rows → leaderboard tables (markdown, CSV, JSON) with tabulate.
+
+A row is a flat dict with a fixed schema (`ROW_FIELDS`); nested settings (``hparams``, ``budget``)
+stay dicts in JSON and are JSON-encoded in CSV cells. The markdown table shows the columns a reader
+compares; the CSV/JSON keep everything.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+from tabulate import tabulate
+
+ROW_FIELDS = [
+    'kind', 'method', 'student', 'teacher', 'status', 'error',
+    'knn1_top1', 'knn20_top1', 'knn200w_top1', 'knn200w_top5',
+    'params_m', 'gmacs', 'gmacs_224', 'image_size',
+    'images_seen', 'train_time_s', 'teacher_time_s', 'peak_mem_mb', 'final_loss',
+    'augmentation', 'seed', 'hparams', 'budget', 'device', 'git_commit', 'versions',
+]
+
+# (field, header, format) of the markdown table
+TABLE_COLUMNS = [
+    ('method', 'Method', None),
+    ('student', 'Network', None),
+    ('knn1_top1', '1-NN', '.1f'),
+    ('knn20_top1', '20-NN', '.1f'),
+    ('knn200w_top1', '200-NN w', '.1f'),
+    ('knn200w_top5', '200-NN w top-5', '.1f'),
+    ('params_m', 'Params (M)', '.2f'),
+    ('gmacs', 'GMACs', '.3f'),
+    ('gmacs_224', 'GMACs @224', '.3f'),
+    ('images_seen', 'Images seen', ',d'),
+    ('train_time_s', 'Train (s)', '.0f'),
+]
+
+KIND_ORDER = {'teacher': 0, 'method': 1, 'floor': 2}
+
+
+def _fmt(value, fmt):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '–'
+    if fmt is None:
+        return str(value)
+    try:
+        return format(value, fmt)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def sort_rows(rows):
+    return sorted(rows, key=lambda r: (KIND_ORDER.get(r.get('kind'), 9),))
+
+
+def markdown_table(rows, caption: str = '') -> str:
+    """A GitHub-markdown table of ``rows`` (teacher first, then methods in run order, floor last)."""
+    body = []
+    for r in sort_rows(rows):
+        cells = [_fmt(r.get(f), fmt) for f, _, fmt in TABLE_COLUMNS]
+        if r.get('status', 'ok') != 'ok':
+            cells[0] += f" (failed: {r.get('error', '')})"
+        body.append(cells)
+    table = tabulate(body, headers=[h for _, h, _ in TABLE_COLUMNS], tablefmt='github', disable_numparse=True)
+    return f'{caption}\n\n{table}\n' if caption else table + '\n'
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_leaderboard(rows, out_dir, caption: str = '') -> str:
+    """Write leaderboard.{md,csv,json} into ``out_dir``; returns the markdown."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = sort_rows(rows)
+    md = markdown_table(rows, caption)
+    _atomic_write(out_dir / 'leaderboard.md', md)
+    _atomic_write(out_dir / 'leaderboard.json', json.dumps(dict(caption=caption, rows=rows), indent=1, default=str))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=ROW_FIELDS, extrasaction='ignore')
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()})
+    _atomic_write(out_dir / 'leaderboard.csv', buf.getvalue())
+    return md

@@ -1,0 +1,182 @@
+"""Train one method under a budget with the mmengine Runner.
+
+This module is the only place that owns the optimiser, the schedule, the seed, the data loader,
+checkpoints and (later) AMP/DDP: a method contributes only its model and its own hyperparameters,
+so every method of a suite is trained under exactly the same budget:
+
+    budget = dict(epochs=..., batch_size=..., optimizer=dict(type='SGD', lr=..., momentum=..., weight_decay=...),
+                  schedule=dict(type='cosine' | 'step', warmup_epochs=..., milestones=[...], gamma=...),
+                  num_workers=..., log_interval=..., checkpoint_interval=...)
+
+Checkpoints written here reload under torch's ``weights_only=True`` default: the non-tensor objects
+mmengine puts in them (message-hub history buffers, numpy scalars) are registered as safe globals
+below instead of falling back to unsafe unpickling.
+"""
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import HistoryBuffer, MMLogger
+from mmengine.optim import OptimWrapper
+from mmengine.runner import Runner
+from tqdm import tqdm
+
+from methods import get_method
+
+from .data import ViewsPreprocessor
+
+# Objects mmengine 0.10.7 pickles into its checkpoints (message hub + numpy scalars); allowing
+# exactly these keeps torch >= 2.6's weights_only=True loading working for resume.
+torch.serialization.add_safe_globals([
+    HistoryBuffer, np.dtype, np.ndarray, np.core.multiarray._reconstruct,
+    type(np.dtype(np.float64)), type(np.dtype(np.float32)), type(np.dtype(np.int64)),
+    np.float64, np.float32, np.int64,
+])
+
+
+def resolve_device(name: str = 'auto') -> torch.device:
+    if name == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    return torch.device(name)
+
+
+class ProgressHook(Hook):
+    """A tqdm bar over the whole training of one method; the loss is read only every ``interval``
+    iterations (reading it forces a device sync)."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, desc: str, interval: int = 10):
+        self.desc, self.interval = desc, interval
+        self.bar = None
+        self.loss_curve = []
+
+    def before_train(self, runner):
+        self.bar = tqdm(total=runner.max_iters, desc=self.desc, unit='it', dynamic_ncols=True, leave=False,
+                        mininterval=1.0, initial=runner.iter)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.bar.update(1)
+        if outputs and (runner.iter + 1) % self.interval == 0:
+            loss = float(outputs['loss'].detach())
+            self.loss_curve.append((runner.iter + 1, loss))
+            self.bar.set_postfix(loss=f'{loss:.4f}', epoch=runner.epoch + 1)
+
+    def after_train(self, runner):
+        self.bar.close()
+
+
+def _param_schedulers(budget: dict) -> list:
+    sched = dict(budget.get('schedule', {}))
+    epochs = budget['epochs']
+    kind = sched.get('type', 'cosine')
+    warm = sched.get('warmup_epochs', 0)
+    out = []
+    if warm:
+        out.append(dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warm,
+                        convert_to_iter_based=True))
+    if kind == 'cosine':
+        out.append(dict(type='CosineAnnealingLR', T_max=epochs - warm, by_epoch=True, begin=warm, end=epochs,
+                        eta_min=0.0, convert_to_iter_based=True))
+    elif kind == 'step':
+        out.append(dict(type='MultiStepLR', milestones=list(sched['milestones']), gamma=sched.get('gamma', 0.1),
+                        by_epoch=True, begin=warm, end=epochs))
+    elif kind != 'constant':
+        raise ValueError(f"budget.schedule.type must be 'cosine', 'step' or 'constant', got {kind!r}")
+    return out
+
+
+def _optimizer(params, cfg: dict) -> torch.optim.Optimizer:
+    cfg = dict(cfg)
+    kind = cfg.pop('type', 'SGD')
+    if kind == 'SGD':
+        return torch.optim.SGD(params, **cfg)
+    if kind == 'AdamW':
+        return torch.optim.AdamW(params, **cfg)
+    raise ValueError(f"budget.optimizer.type must be 'SGD' or 'AdamW', got {kind!r}")
+
+
+@dataclass
+class TrainResult:
+    method: object
+    wall_time_s: float
+    images_seen: int
+    iterations: int
+    peak_mem_mb: float
+    work_dir: Path
+    loss_curve: list = field(default_factory=list)
+    final_loss: float = float('nan')
+
+
+def build_method(name: str, method_cfg: dict, student: dict, teacher, device=None):
+    """Instantiate a registered method with its hyperparameters (``method_cfg`` minus ``type``)."""
+    cls = get_method(name)
+    kwargs = {k: v for k, v in method_cfg.items() if k != 'type'}
+    return cls(student=dict(student), teacher=teacher, data_preprocessor=ViewsPreprocessor(), **kwargs)
+
+
+def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set, budget: dict,
+                 work_dir: Path, seed: int, device: str = 'auto', desc: str | None = None) -> TrainResult:
+    """Train method ``name`` on ``train_set`` under ``budget``; returns the trained method and its cost."""
+    dev = resolve_device(device)
+    if teacher is not None:
+        teacher.to(dev)
+    torch.manual_seed(seed)  # the method's own initialisation is part of the seeded run
+    method = build_method(name, method_cfg, student, teacher)
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    bs, nw = budget['batch_size'], budget.get('num_workers', 0)
+    if len(train_set) < bs:
+        raise ValueError(f'the training set has {len(train_set)} images, fewer than budget.batch_size={bs}')
+    loader = dict(dataset=train_set, sampler=dict(type='EpochIndexSampler', shuffle=True, seed=seed),
+                  batch_size=bs, num_workers=nw, persistent_workers=nw > 0, drop_last=True,
+                  collate_fn=train_set.collate_fn())
+    progress = ProgressHook(desc or name, interval=budget.get('log_interval', 10))
+    runner = Runner(
+        model=method,
+        work_dir=str(work_dir),
+        train_dataloader=loader,
+        train_cfg=dict(by_epoch=True, max_epochs=budget['epochs'], val_interval=10 ** 9),
+        optim_wrapper=OptimWrapper(_optimizer(method.trainable_parameters(), budget['optimizer'])),
+        param_scheduler=_param_schedulers(budget),
+        default_hooks=dict(
+            runtime_info=dict(type='RuntimeInfoHook'),
+            timer=dict(type='IterTimerHook'),
+            logger=dict(type='LoggerHook', interval=budget.get('log_interval', 10)),
+            param_scheduler=dict(type='ParamSchedulerHook'),
+            checkpoint=dict(type='CheckpointHook', interval=budget.get('checkpoint_interval', 1),
+                            max_keep_ckpts=1, save_last=True),
+            sampler_seed=dict(type='DistSamplerSeedHook'),
+        ),
+        custom_hooks=[progress],
+        randomness=dict(seed=seed, deterministic=False),
+        launcher='none',
+        log_level='INFO',
+        experiment_name=name,
+    )
+    # keep the console for progress bars and tables; the full mmengine log goes to the run folder
+    for handler in MMLogger.get_current_instance().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.WARNING)
+    if dev.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(dev)
+    start = time.perf_counter()
+    runner.train()
+    wall = time.perf_counter() - start
+    iters = runner.iter
+    if dev.type == 'cuda':
+        peak = torch.cuda.max_memory_allocated(dev) / 2 ** 20
+    else:  # process-wide peak RSS (Linux reports KiB); per-method peaks are not separable on CPU
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    method.eval()
+    curve = progress.loss_curve
+    return TrainResult(method=method, wall_time_s=wall, images_seen=iters * bs, iterations=iters,
+                       peak_mem_mb=peak, work_dir=work_dir, loss_curve=curve,
+                       final_loss=curve[-1][1] if curve else float('nan'))

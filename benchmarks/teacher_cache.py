@@ -1,0 +1,49 @@
+"""The suite's teacher: loaded from ``teacher.checkpoint`` or trained once with MoCo v2 and cached.
+
+The cache key hashes everything that determines the trained teacher (data section, teacher
+architecture and training recipe, seed, image size), so a later run with the same settings reuses
+it and any change trains a new one. Cached teachers live in ``$SSLCB_CACHE/teachers/<key>/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from .runner import train_method
+from .synthetic import default_cache_dir
+from .teachers import Teacher, load_teacher, save_teacher
+
+
+def teacher_key(cfg) -> str:
+    blob = json.dumps(dict(data=cfg.data.to_dict(), arch=cfg.teacher.arch.to_dict(),
+                           train=cfg.teacher.train.to_dict(), seed=cfg.seed), sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def obtain_teacher(cfg, train_set, log=print, cache_dir=None) -> tuple[Teacher, float, bool]:
+    """(teacher, seconds spent training it in this call, whether it came from the cache or a file)."""
+    if cfg.teacher.checkpoint:
+        return load_teacher(cfg.teacher.checkpoint, dict(cfg.teacher.arch)), 0.0, True
+    folder = Path(cache_dir or default_cache_dir()) / 'teachers' / teacher_key(cfg)
+    path = folder / 'teacher.pth'
+    if path.is_file():
+        log(f'teacher: reusing cached MoCo v2 teacher {path}')
+        return load_teacher(path), 0.0, True
+    folder.mkdir(parents=True, exist_ok=True)
+    tcfg = cfg.teacher.train.to_dict()
+    log(f"teacher: training {tcfg['method']} {cfg.teacher.arch.arch} x{cfg.teacher.arch.width} for "
+        f"{tcfg['epochs']} epochs (cached afterwards in {folder})")
+    budget = {k: v for k, v in tcfg.items() if k not in ('method', 'method_cfg')}
+    start = time.perf_counter()
+    from methods.registry import get_method
+    views = train_set.with_recipes([get_method(tcfg['method']).augmentation] * get_method(tcfg['method']).num_views)
+    result = train_method(tcfg['method'], tcfg.get('method_cfg', {}), cfg.teacher.arch.to_dict(), None, views,
+                          budget, folder / 'work', cfg.seed, cfg.device, desc='teacher')
+    method = result.method
+    save_teacher(path, method.student_backbone(), getattr(method, 'head', None),
+                 dict(name=f"{tcfg['method']} {cfg.teacher.arch.arch} x{cfg.teacher.arch.width}",
+                      key=teacher_key(cfg), train=tcfg, wall_time_s=result.wall_time_s,
+                      images_seen=result.images_seen))
+    return load_teacher(path), time.perf_counter() - start, False

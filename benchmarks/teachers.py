@@ -1,0 +1,137 @@
+"""Teachers: a frozen backbone (+ optional projection head) and safe checkpoint loading.
+
+A teacher is always frozen, in eval mode, run under ``torch.inference_mode()`` and never wrapped
+for DDP (methods hold it outside their module tree). Its outputs are ``dict(backbone=[N, D_b],
+head=[N, D_h] or None)``; each method picks the feature it distils (CompRess: pooled backbone).
+
+Checkpoints load with ``torch.load(weights_only=True)`` only, and the loaded keys must match exactly
+(after stripping known prefixes and dropping classifier keys): the official CompRess loaders use
+``strict=False`` unchecked and silently distil from a random teacher on a prefix mismatch
+(research/methods.md §1.9); here a mismatch is an error that names the keys.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from methods.backbones import build_backbone
+from methods.heads import mlp_head
+
+TEACHER_FORMAT = 'ssl-compress-bench/teacher-v1'
+
+
+class TeacherError(ValueError):
+    """A teacher checkpoint that cannot be used, with what is wrong and how to fix it."""
+
+
+class Teacher(nn.Module):
+    """Frozen feature extractor. ``feat_dims`` maps feature name -> dimension."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module | None = None, name: str = 'teacher',
+                 source: str = ''):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.name, self.source = name, source
+        self.feat_dims = {'backbone': backbone.feat_dim}
+        if head is not None:
+            self.feat_dims['head'] = head[-1].out_features
+        for p in self.parameters():
+            p.requires_grad_(False)
+        super().train(False)
+
+    def train(self, mode: bool = True):
+        """A teacher never leaves eval mode (BN running statistics, as in every official repo)."""
+        return super().train(False)
+
+    def forward(self, x: torch.Tensor) -> dict:
+        with torch.inference_mode():
+            f = self.backbone(x)
+            h = self.head(f) if self.head is not None else None
+        # clone outside inference mode: losses may save these tensors for backward
+        return dict(backbone=f.clone(), head=h.clone() if h is not None else None)
+
+    def spec(self) -> dict:
+        return dict(name=self.name, source=self.source, backbone=self.backbone.spec(), feat_dims=self.feat_dims)
+
+
+def save_teacher(path: Path, backbone: nn.Module, head: nn.Module | None, meta: dict) -> None:
+    """Write a teacher in this project's format (plain tensors and builtins: loads with weights_only)."""
+    obj = dict(format=TEACHER_FORMAT, backbone_spec=backbone.spec(), backbone=backbone.state_dict(),
+               head=head.state_dict() if head is not None else None,
+               head_dims=[head[0].in_features, head[0].out_features, head[2].out_features] if head is not None else None,
+               meta=meta)
+    tmp = Path(str(path) + '.tmp')
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def safe_load(path) -> object:
+    """``torch.load(path, weights_only=True)`` with a clear error instead of unsafe unpickling."""
+    path = Path(path)
+    if not path.is_file():
+        raise TeacherError(f'teacher checkpoint {path} does not exist; pass an existing file to --teacher '
+                           f'or leave it out to train (and cache) a MoCo v2 teacher on the suite data.')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as exc:
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception:  # not a zip checkpoint: the globals cannot be listed
+            unsafe = []
+        raise TeacherError(
+            f'{path} cannot be loaded with weights_only=True because it pickles non-tensor objects '
+            f'{unsafe or "(not listable)"}. If you trust the file, re-save its state dict as plain tensors '
+            f'(torch.save(ckpt["state_dict"], new_path)) and pass the new file.') from exc
+    except Exception as exc:
+        raise TeacherError(f'{path} is not a readable PyTorch checkpoint: {exc}') from exc
+
+
+def _check_keys(model: nn.Module, state: dict, what: str, path) -> None:
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        miss, unexp = result.missing_keys, result.unexpected_keys
+        raise TeacherError(
+            f'{path}: the {what} keys do not match the expected architecture '
+            f'({len(miss)} missing, e.g. {miss[:5]}; {len(unexp)} unexpected, e.g. {unexp[:5]}). '
+            f'Check the teacher architecture (teacher.arch/width/small_input in the config) and the '
+            f'checkpoint prefix; a mismatched teacher would silently distil random features.')
+
+
+def _state_dict_of(obj) -> dict:
+    for key in ('state_dict', 'model'):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            return obj[key]
+    return obj
+
+
+def load_teacher(path, arch: dict | None = None) -> Teacher:
+    """Load a teacher from ``path``.
+
+    * this project's teacher format (written by `save_teacher`): backbone + head, exact keys;
+    * a plain backbone state dict (torchvision key names, optionally under ``state_dict``/``model``
+      and/or with a ``module.`` prefix; ``fc.*``/``classifier.*`` are dropped) for the architecture
+      ``arch = dict(arch=..., width=..., small_input=...)``; every other key must match.
+    """
+    obj = safe_load(path)
+    if isinstance(obj, dict) and obj.get('format') == TEACHER_FORMAT:
+        backbone = build_backbone(**obj['backbone_spec'])
+        _check_keys(backbone, obj['backbone'], 'backbone', path)
+        head = None
+        if obj.get('head') is not None:
+            head = mlp_head(*obj['head_dims'])
+            _check_keys(head, obj['head'], 'head', path)
+        return Teacher(backbone, head, name=obj.get('meta', {}).get('name', 'teacher'), source=str(path))
+    if arch is None:
+        raise TeacherError(f'{path} is a plain state dict; say which architecture it holds with teacher.arch.')
+    state = _state_dict_of(obj)
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise TeacherError(f'{path} does not contain a state dict of tensors.')
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    state = {k: v for k, v in state.items() if not k.startswith(('fc.', 'classifier.'))}
+    backbone = build_backbone(**arch)
+    _check_keys(backbone, state, 'backbone', path)
+    return Teacher(backbone, None, name=f"{arch['arch']} ({Path(path).name})", source=str(path))

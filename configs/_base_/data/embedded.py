@@ -1,0 +1,11 @@
+# The embedded default: procedurally generated shapes under nuisance variation (benchmarks/synthetic.py).
+# Written once into the cache ($SSLCB_CACHE, default ~/.cache/ssl-compress-bench) in a few seconds.
+data = dict(
+    type='embedded',          # 'embedded' | 'imagefolder' (then set root, or pass --data-root DIR)
+    root=None,
+    num_classes=10,           # shapes used as classes (up to 13)
+    train_per_class=500,
+    val_per_class=100,
+    image_size=64,            # views are image_size x image_size
+    seed=0,                   # generator seed (independent of the training seed)
+)

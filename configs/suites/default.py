@@ -1,0 +1,19 @@
+# The default suite: `make bench`. MoCo v2 ResNet-18 (x0.5) teacher -> ResNet-18 (x0.25) students on
+# the embedded shapes dataset, 64 px, under one CPU-sized budget.
+_base_ = [
+    '../_base_/data/embedded.py',
+    '../_base_/budgets/cpu_tiny.py',
+    '../_base_/teachers/moco_v2_r18w05.py',
+    '../_base_/evals/default.py',
+]
+suite = 'default'
+methods = ['moco_v2', 'compress_2q', 'compress_2q_nomom', 'compress_1q']
+student = dict(arch='resnet18', width=0.25, small_input=False)
+# Method hyperparameters come from configs/methods/<name>.py; the banks are scaled to this data set
+# (5,000 training images: a 128k bank would hold each image ~25 times).
+method_cfgs = dict(
+    moco_v2=dict(queue_size=2048),
+    compress_2q=dict(bank_size=2048),
+    compress_2q_nomom=dict(bank_size=2048),
+    compress_1q=dict(bank_size=2048),
+)

@@ -1,0 +1,99 @@
+"""Pieces every method shares: L2 normalisation, EMA update, gathers and the FIFO feature queue.
+
+They live once, here, so queues and momentum encoders behave identically in every method and are
+DDP-ready everywhere (keys are all-gathered before they are enqueued, as MoCo and SEED do).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+
+def l2_normalize(x: torch.Tensor, dim: int = -1, eps: float = 1e-12) -> torch.Tensor:
+    """``x / ||x||_2`` along ``dim`` (F.normalize); the eps guards all-zero rows."""
+    return F.normalize(x, dim=dim, eps=eps)
+
+
+def is_distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+@torch.no_grad()
+def concat_all_gather(x: torch.Tensor) -> torch.Tensor:
+    """All-gather ``x`` [N, ...] from every process into [world*N, ...] (rank order); no gradient.
+
+    Single-process runs return ``x`` unchanged, so callers need no special case.
+    """
+    if not is_distributed():
+        return x
+    out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, x.contiguous())
+    return torch.cat(out, dim=0)
+
+
+@torch.no_grad()
+def ema_update(target: nn.Module, source: nn.Module, momentum: float) -> None:
+    """``target <- momentum * target + (1 - momentum) * source`` over parameters only.
+
+    Buffers (BN running statistics) are not averaged: MoCo's key encoder and CompRess's student key
+    encoder both leave them to the key encoder's own forward passes (research/methods.md §1.2, §5.2).
+    """
+    t_params = [p for p in target.parameters()]
+    s_params = [p.detach() for p in source.parameters()]
+    torch._foreach_mul_(t_params, momentum)
+    torch._foreach_add_(t_params, s_params, alpha=1.0 - momentum)
+
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    """A deep copy with ``requires_grad=False`` everywhere (for EMA key encoders)."""
+    import copy
+    clone = copy.deepcopy(module)
+    for p in clone.parameters():
+        p.requires_grad_(False)
+    return clone
+
+
+class FeatureQueue(nn.Module):
+    """FIFO memory bank of feature vectors, ``bank``: [K, D], with a write pointer ``ptr``.
+
+    ``enqueue(x)`` all-gathers ``x`` [N, D] across processes and writes it at rows
+    ``(ptr + arange(N)) mod K``, so any batch size works (no ``K % N == 0`` requirement, unlike
+    MoCo/SEED; CompRess writes the same way with ``index_copy_``). A batch larger than K keeps its
+    last K rows. Everything stays on the device: no ``.item()``, no host sync.
+
+    init: ``'uniform'`` is CompRess's ``rand * 2 * stdv - stdv`` with ``stdv = 1 / sqrt(D / 3)``
+    (not unit-norm; research/methods.md §1.2), ``'normal'`` is MoCo's L2-normalised Gaussian.
+    """
+
+    def __init__(self, size: int, dim: int, init: str = 'normal'):
+        super().__init__()
+        if size < 1 or dim < 1:
+            raise ValueError(f'queue size and dim must be positive, got size={size}, dim={dim}')
+        if init == 'uniform':
+            stdv = 1.0 / math.sqrt(dim / 3)
+            bank = torch.rand(size, dim) * 2 * stdv - stdv
+        elif init == 'normal':
+            bank = l2_normalize(torch.randn(size, dim), dim=1)
+        else:
+            raise ValueError(f"queue init must be 'uniform' or 'normal', got {init!r}")
+        self.register_buffer('bank', bank)
+        self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
+
+    @property
+    def size(self) -> int:
+        return self.bank.shape[0]
+
+    @torch.no_grad()
+    def enqueue(self, x: torch.Tensor) -> None:
+        x = concat_all_gather(x.detach()).to(self.bank.dtype)
+        k = self.size
+        if x.shape[0] > k:
+            x = x[-k:]
+        n = x.shape[0]
+        rows = (self.ptr + torch.arange(n, device=self.bank.device)) % k
+        self.bank.index_copy_(0, rows, x)
+        self.ptr.copy_((self.ptr + n) % k)

@@ -1,0 +1,34 @@
+"""Shared fixtures: a private cache folder so tests never touch (or depend on) the user's cache."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope='session')
+def cache_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp('sslcb_cache')
+    old = os.environ.get('SSLCB_CACHE')
+    os.environ['SSLCB_CACHE'] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop('SSLCB_CACHE', None)
+    else:
+        os.environ['SSLCB_CACHE'] = old
+
+
+@pytest.fixture(scope='session')
+def tiny_teacher():
+    """A random frozen ResNet-18 x0.125 teacher with a MoCo-style head."""
+    import torch
+
+    from benchmarks.teachers import Teacher
+    from methods.backbones import build_backbone
+    from methods.heads import mlp_head
+    torch.manual_seed(0)
+    backbone = build_backbone('resnet18', width=0.125)
+    return Teacher(backbone, mlp_head(backbone.feat_dim, backbone.feat_dim, 16), name='tiny')

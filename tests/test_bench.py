@@ -1,0 +1,108 @@
+"""End-to-end runs of tools/bench.py's entry function with a tiny budget, and its input checks."""
+import json
+import time
+
+import pytest
+import torch
+
+from benchmarks.bench import main
+from methods.backbones import build_backbone
+from tests.test_data import TINY, write_imagefolder
+
+TINY_OPTS = [
+    'data.train_per_class=20', 'data.val_per_class=8', 'data.image_size=32',
+    'budget.epochs=1', 'budget.batch_size=32', 'budget.log_interval=2',
+    'teacher.train.epochs=1', 'teacher.train.batch_size=32', 'teacher.arch.width=0.125',
+    'student.width=0.125', 'evals.knn.weighted_k=50',
+    'method_cfgs.moco_v2.queue_size=64', 'method_cfgs.compress_2q.bank_size=64',
+    'method_cfgs.compress_2q_nomom.bank_size=64', 'method_cfgs.compress_1q.bank_size=64',
+]
+METRICS = ('knn1_top1', 'knn20_top1', 'knn50w_top1', 'knn50w_top5', 'params_m', 'gmacs', 'gmacs_224')
+
+
+def _run(work_dir, *extra, opts=TINY_OPTS):
+    return main(['--work-dir', str(work_dir), *extra, '--cfg-options', *opts])
+
+
+@pytest.fixture(scope='module')
+def first_run(tmp_path_factory, cache_dir):
+    work = tmp_path_factory.mktemp('run1')
+    assert _run(work) == 0
+    return work
+
+
+def test_end_to_end_writes_leaderboard(first_run):
+    rows = json.loads((first_run / 'rows.json').read_text())
+    kinds = [r['kind'] for r in rows]
+    assert kinds == ['teacher', 'method', 'method', 'method', 'method', 'floor']
+    assert [r['method'] for r in rows if r['kind'] == 'method'] == ['moco_v2', 'compress_2q', 'compress_2q_nomom',
+                                                                    'compress_1q']
+    for r in rows:
+        for m in METRICS[:4]:
+            assert 0.0 <= r[m] <= 100.0
+        if r['kind'] != 'floor':
+            assert r['params_m'] > 0 and r['gmacs'] > 0 and r['gmacs_224'] > r['gmacs']
+        if r['kind'] == 'method':
+            assert r['images_seen'] == 6 * 32 and r['hparams'] and r['budget']['epochs'] == 1
+            assert r['git_commit'] and r['versions']['torch']
+    for ext in ('md', 'csv', 'json'):
+        assert (first_run / f'leaderboard.{ext}').stat().st_size > 0
+    md = (first_run / 'leaderboard.md').read_text()
+    assert 'majority vote' in md and 'compress_2q' in md and 'raw pixels' in md
+    assert (first_run / 'config.py').exists()
+
+
+def test_exported_backbone_and_checkpoints_load_weights_only(first_run):
+    spec = json.loads((first_run / 'compress_2q' / 'backbone.json').read_text())
+    state = torch.load(first_run / 'compress_2q' / 'backbone.pth', weights_only=True)
+    model = build_backbone(**spec)
+    model.load_state_dict(state, strict=True)
+    ckpt = torch.load(first_run / 'compress_2q' / 'epoch_1.pth', weights_only=True, map_location='cpu')
+    assert 'state_dict' in ckpt and 'message_hub' in ckpt and 'optimizer' in ckpt
+
+
+def test_same_seed_same_numbers(first_run, tmp_path):
+    # the second run reuses the teacher cached by the first one
+    assert _run(tmp_path / 'run2') == 0
+    a = json.loads((first_run / 'rows.json').read_text())
+    b = json.loads((tmp_path / 'run2' / 'rows.json').read_text())
+    for ra, rb in zip(a, b):
+        assert {m: ra.get(m) for m in METRICS} == {m: rb.get(m) for m in METRICS}, ra['method']
+        assert ra.get('images_seen') == rb.get('images_seen')
+
+
+def test_imagefolder_data_root(tmp_path, cache_dir):
+    root = write_imagefolder(tmp_path / 'folder', spec=TINY)
+    opts = ['budget.epochs=1', 'budget.batch_size=8', 'data.image_size=32', 'teacher.train.epochs=1',
+            'teacher.train.batch_size=8', 'teacher.arch.width=0.125', 'student.width=0.125',
+            'evals.knn.weighted_k=10', 'evals.knn.majority_ks=[1,5]', 'method_cfgs.compress_2q.bank_size=16']
+    assert main(['--work-dir', str(tmp_path / 'run'), '--methods', 'compress_2q', '--data-root', str(root),
+                 '--cfg-options', *opts]) == 0
+    rows = json.loads((tmp_path / 'run' / 'rows.json').read_text())
+    assert [r['kind'] for r in rows] == ['teacher', 'method', 'floor']
+    assert rows[1]['images_seen'] == 3 * 8
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--methods', 'compress_2q,nope'], 'unknown method'),
+    (['--cfg-options', 'budget.epoch=3'], 'budget.epochs'),
+    (['--data-root', '/definitely/not/here'], 'not a directory'),
+    (['--teacher', '/definitely/not/here.pth'], 'does not exist'),
+    (['--config', 'no_such_suite'], 'unknown suite'),
+    (['--cfg-options', 'method_cfgs.compress_2q.bank_size=100000'], 'larger than the training set'),
+    (['--cfg-options', 'student.arch=resnet7'], 'not a known backbone'),
+])
+def test_bad_input_fails_fast_with_a_clear_message(args, message, tmp_path, capsys):
+    start = time.perf_counter()
+    assert main(['--work-dir', str(tmp_path / 'never'), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert time.perf_counter() - start < 10
+    assert not (tmp_path / 'never').exists()
+
+
+def test_list_prints_every_method(capsys):
+    assert main(['--list']) == 0
+    out = capsys.readouterr().out
+    for name in ('moco_v2', 'compress_2q', 'compress_2q_nomom', 'compress_1q'):
+        assert name in out
+    assert 'NeurIPS 2020' in out
