@@ -47,7 +47,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def print_method_list(out=sys.stdout) -> None:
+def print_method_list(out=None) -> None:
     from tabulate import tabulate
 
     from methods import get_method, list_methods
@@ -55,7 +55,8 @@ def print_method_list(out=sys.stdout) -> None:
     for name in list_methods():
         cls = get_method(name)
         rows.append([name, 'yes' if cls.needs_teacher else 'no', cls.description, cls.paper])
-    out.write(tabulate(rows, headers=['method', 'teacher', 'description', 'paper'], tablefmt='simple') + '\n')
+    (out or sys.stdout).write(tabulate(rows, headers=['method', 'teacher', 'description', 'paper'],
+                                       tablefmt='simple') + '\n')
 
 
 def _parse_methods(text):
@@ -126,7 +127,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
 
     from .data import build_datasets
     from .evaluate import evaluate_backbone, knn_protocol_name
-    from .leaderboard import write_leaderboard
+    from .leaderboard import metric_columns, write_leaderboard
     from .provenance import device_name, git_commit, versions
     from .runner import resolve_device, train_method
     from .teacher_cache import obtain_teacher
@@ -180,8 +181,9 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
                    **metrics, **common)
         rows.append(row)
         flush()
-        log(f"[{name}] done in {result.wall_time_s:.0f}s: 1-NN {metrics['knn1_top1']:.1f}  "
-            f"20-NN {metrics['knn20_top1']:.1f}  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}")
+        knn = '  '.join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics]) if 'top5' not in f)
+        log(f"[{name}] done in {result.wall_time_s:.0f}s: {knn}  params {metrics['params_m']:.2f} M  "
+            f"GMACs {metrics['gmacs']:.3f}")
 
     if cfg.evals.get('raw_pixel_floor', True):
         metrics = evaluate_backbone(None, train_set, val_set, cfg.evals, image_size, device, 'raw pixels')

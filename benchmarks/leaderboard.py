@@ -1,6 +1,7 @@
 """Result rows → leaderboard tables (markdown, CSV, JSON) with tabulate.
 
-A row is a flat dict with a fixed schema (`ROW_FIELDS`); nested settings (``hparams``, ``budget``)
+A row is a flat dict with a fixed schema (`ROW_FIELDS` plus the metric keys of the suite's
+evaluations, e.g. ``knn20_top1``); nested settings (``hparams``, ``budget``)
 stay dicts in JSON and are JSON-encoded in CSV cells. The markdown table shows the columns a reader
 compares; the CSV/JSON keep everything.
 """
@@ -11,32 +12,42 @@ import io
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 from tabulate import tabulate
 
 ROW_FIELDS = [
     'kind', 'method', 'student', 'teacher', 'status', 'error',
-    'knn1_top1', 'knn20_top1', 'knn200w_top1', 'knn200w_top5',
     'params_m', 'gmacs', 'gmacs_224', 'image_size',
     'images_seen', 'train_time_s', 'teacher_time_s', 'peak_mem_mb', 'final_loss',
     'augmentation', 'seed', 'hparams', 'budget', 'device', 'git_commit', 'versions',
 ]
 
-# (field, header, format) of the markdown table
-TABLE_COLUMNS = [
-    ('method', 'Method', None),
-    ('student', 'Network', None),
-    ('knn1_top1', '1-NN', '.1f'),
-    ('knn20_top1', '20-NN', '.1f'),
-    ('knn200w_top1', '200-NN w', '.1f'),
-    ('knn200w_top5', '200-NN w top-5', '.1f'),
+# (field, header, format) of the markdown table; the metric columns come from the rows themselves
+HEAD_COLUMNS = [('method', 'Method', None), ('student', 'Network', None)]
+COST_COLUMNS = [
     ('params_m', 'Params (M)', '.2f'),
     ('gmacs', 'GMACs', '.3f'),
     ('gmacs_224', 'GMACs @224', '.3f'),
     ('images_seen', 'Images seen', ',d'),
     ('train_time_s', 'Train (s)', '.0f'),
 ]
+_KNN = re.compile(r'^knn(\d+)(w?)_top([15])$')
+
+
+def metric_columns(rows) -> list:
+    """kNN columns present in ``rows``: majority-vote k ascending, then weighted k (top-1, top-5)."""
+    found = {m.groups() for r in rows for m in [_KNN.match(k) for k in r] if m}
+    cols = []
+    for k, weighted, top in sorted(found, key=lambda g: (g[1] == 'w', int(g[0]), g[2])):
+        header = f'{k}-NN' + (' w' if weighted else '') + (' top-5' if top == '5' else '')
+        cols.append((f'knn{k}{weighted}_top{top}', header, '.1f'))
+    return cols
+
+
+def table_columns(rows) -> list:
+    return HEAD_COLUMNS + metric_columns(rows) + COST_COLUMNS
 
 KIND_ORDER = {'teacher': 0, 'method': 1, 'floor': 2}
 
@@ -59,12 +70,13 @@ def sort_rows(rows):
 def markdown_table(rows, caption: str = '') -> str:
     """A GitHub-markdown table of ``rows`` (teacher first, then methods in run order, floor last)."""
     body = []
+    columns = table_columns(rows)
     for r in sort_rows(rows):
-        cells = [_fmt(r.get(f), fmt) for f, _, fmt in TABLE_COLUMNS]
+        cells = [_fmt(r.get(f), fmt) for f, _, fmt in columns]
         if r.get('status', 'ok') != 'ok':
             cells[0] += f" (failed: {r.get('error', '')})"
         body.append(cells)
-    table = tabulate(body, headers=[h for _, h, _ in TABLE_COLUMNS], tablefmt='github', disable_numparse=True)
+    table = tabulate(body, headers=[h for _, h, _ in columns], tablefmt='github', disable_numparse=True)
     return f'{caption}\n\n{table}\n' if caption else table + '\n'
 
 
@@ -83,7 +95,8 @@ def write_leaderboard(rows, out_dir, caption: str = '') -> str:
     _atomic_write(out_dir / 'leaderboard.md', md)
     _atomic_write(out_dir / 'leaderboard.json', json.dumps(dict(caption=caption, rows=rows), indent=1, default=str))
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=ROW_FIELDS, extrasaction='ignore')
+    fields = ROW_FIELDS[:6] + [f for f, _, _ in metric_columns(rows)] + ROW_FIELDS[6:]
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction='ignore')
     writer.writeheader()
     for r in rows:
         writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()})

@@ -8,14 +8,19 @@ so every method of a suite is trained under exactly the same budget:
                   schedule=dict(type='cosine' | 'step', warmup_epochs=..., milestones=[...], gamma=...),
                   num_workers=..., log_interval=..., checkpoint_interval=...)
 
-Checkpoints written here reload under torch's ``weights_only=True`` default: the non-tensor objects
-mmengine puts in them (message-hub history buffers, numpy scalars) are registered as safe globals
-below instead of falling back to unsafe unpickling.
+Checkpoints written here reload under torch's ``weights_only=True`` default. mmengine 0.10.7 pickles
+its message hub (``HistoryBuffer`` objects whose state holds bound methods, i.e. ``builtins.getattr``,
+plus numpy arrays and scalars) into every checkpoint; allow-listing ``getattr`` would defeat the point
+of ``weights_only``, so `PlainCheckpointHook` stores that state as plain tensors and numbers and
+rebuilds it on load. Nothing ever falls back to unsafe unpickling.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import resource
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from mmengine.hooks import Hook
-from mmengine.logging import HistoryBuffer, MMLogger
+from mmengine.logging import HistoryBuffer
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 from tqdm import tqdm
@@ -32,13 +37,49 @@ from methods import get_method
 
 from .data import ViewsPreprocessor
 
-# Objects mmengine 0.10.7 pickles into its checkpoints (message hub + numpy scalars); allowing
-# exactly these keeps torch >= 2.6's weights_only=True loading working for resume.
-torch.serialization.add_safe_globals([
-    HistoryBuffer, np.dtype, np.ndarray, np.core.multiarray._reconstruct,
-    type(np.dtype(np.float64)), type(np.dtype(np.float32)), type(np.dtype(np.int64)),
-    np.float64, np.float32, np.int64,
-])
+_HISTORY = '__history_buffer__'
+
+
+def _to_plain(obj):
+    """Message-hub state -> tensors, numbers, strings and containers only."""
+    if isinstance(obj, HistoryBuffer):
+        log, count = obj.data
+        return {_HISTORY: True, 'log': torch.as_tensor(np.asarray(log, dtype=np.float64)),
+                'count': torch.as_tensor(np.asarray(count, dtype=np.int64)), 'max_length': int(obj.max_length)}
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_plain(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _from_plain(obj):
+    if isinstance(obj, dict) and obj.get(_HISTORY):
+        return HistoryBuffer(obj['log'].numpy().tolist(), obj['count'].numpy().tolist(), obj['max_length'])
+    if isinstance(obj, dict):
+        return {k: _from_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_from_plain(v) for v in obj)
+    return obj
+
+
+class PlainCheckpointHook(Hook):
+    """Makes mmengine checkpoints loadable with ``torch.load(weights_only=True)`` (see module doc)."""
+
+    priority = 'LOWEST'
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        for key in ('message_hub', 'meta'):
+            if key in checkpoint:
+                checkpoint[key] = _to_plain(checkpoint[key])
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        if 'message_hub' in checkpoint:
+            checkpoint['message_hub'] = _from_plain(checkpoint['message_hub'])
 
 
 def resolve_device(name: str = 'auto') -> torch.device:
@@ -139,32 +180,35 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
                   batch_size=bs, num_workers=nw, persistent_workers=nw > 0, drop_last=True,
                   collate_fn=train_set.collate_fn())
     progress = ProgressHook(desc or name, interval=budget.get('log_interval', 10))
-    runner = Runner(
-        model=method,
-        work_dir=str(work_dir),
-        train_dataloader=loader,
-        train_cfg=dict(by_epoch=True, max_epochs=budget['epochs'], val_interval=10 ** 9),
-        optim_wrapper=OptimWrapper(_optimizer(method.trainable_parameters(), budget['optimizer'])),
-        param_scheduler=_param_schedulers(budget),
-        default_hooks=dict(
-            runtime_info=dict(type='RuntimeInfoHook'),
-            timer=dict(type='IterTimerHook'),
-            logger=dict(type='LoggerHook', interval=budget.get('log_interval', 10)),
-            param_scheduler=dict(type='ParamSchedulerHook'),
-            checkpoint=dict(type='CheckpointHook', interval=budget.get('checkpoint_interval', 1),
-                            max_keep_ckpts=1, save_last=True),
-            sampler_seed=dict(type='DistSamplerSeedHook'),
-        ),
-        custom_hooks=[progress],
-        randomness=dict(seed=seed, deterministic=False),
-        launcher='none',
-        log_level='INFO',
-        experiment_name=name,
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # mmengine prints its environment report while building
+        runner = Runner(
+            model=method,
+            work_dir=str(work_dir),
+            train_dataloader=loader,
+            train_cfg=dict(by_epoch=True, max_epochs=budget['epochs'], val_interval=10 ** 9),
+            optim_wrapper=OptimWrapper(_optimizer(method.trainable_parameters(), budget['optimizer'])),
+            param_scheduler=_param_schedulers(budget),
+            default_hooks=dict(
+                runtime_info=dict(type='RuntimeInfoHook'),
+                timer=dict(type='IterTimerHook'),
+                logger=dict(type='LoggerHook', interval=budget.get('log_interval', 10)),
+                param_scheduler=dict(type='ParamSchedulerHook'),
+                checkpoint=dict(type='CheckpointHook', interval=budget.get('checkpoint_interval', 1),
+                                max_keep_ckpts=1, save_last=True),
+                sampler_seed=dict(type='DistSamplerSeedHook'),
+            ),
+            custom_hooks=[progress, PlainCheckpointHook()],
+            randomness=dict(seed=seed, deterministic=False),
+            launcher='none',
+            log_level='INFO',
+            experiment_name=desc or name,  # unique per run: mmengine keys its logger by this name
+        )
     # keep the console for progress bars and tables; the full mmengine log goes to the run folder
-    for handler in MMLogger.get_current_instance().handlers:
+    # (mmengine's own notices, e.g. "dataset has no metainfo", stay in the log file too)
+    for handler in runner.logger.handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            handler.setLevel(logging.WARNING)
+            handler.setStream(sys.stderr)
+            handler.setLevel(logging.ERROR)
     if dev.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(dev)
     start = time.perf_counter()

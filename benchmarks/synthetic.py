@@ -9,15 +9,16 @@ combine shape with unreliable appearance cues. Everything else is nuisance that 
 representation must ignore and that defeats nearest neighbours on raw pixels:
 
 * colour: background colours, and the object colour when the class tendency is not drawn;
-* texture: the object is plain, striped, checkered or dotted, with random frequency and orientation;
-* background clutter: a colour gradient, a faint texture, random line segments and blobs;
+* texture: the object wears one of 11 surface patterns (stripes, checker, dots, rings, waves, ...)
+  with random frequency and orientation;
+* background clutter: a muted colour gradient, random line segments and blobs;
 * geometry: position, scale and in-plane rotation (every shape is drawn at any angle);
 * sensor noise: additive Gaussian noise.
 
 Rendering is vectorised over a chunk of images with numpy; object silhouettes are anti-aliased by 2x
-supersampling.
-The same object painter (`paint_objects`) places several objects per canvas and reports their boxes,
-so the detection and the class-disjoint retrieval variants reuse it.
+supersampling. The object painter (`paint_objects`) takes arbitrary centres, sizes and angles and
+returns each object's coverage mask, so a detection variant (several objects per canvas, boxes from
+the masks) and a class-disjoint retrieval split (`SyntheticSpec.num_classes` up to 13 shapes) reuse it.
 
 Arrays are uint8 HWC (``[N, H, W, 3]``); labels int64 ``[N]``.
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-GENERATOR_VERSION = 3  # bump when the drawing changes, so caches are not reused across versions
+GENERATOR_VERSION = 4  # bump when the drawing changes, so caches are not reused across versions
 
 
 # --- shapes: boolean "inside" tests in the object frame, unit radius --------------------------------
@@ -115,11 +116,11 @@ class SyntheticSpec:
     val_per_class: int = 100
     image_size: int = 64
     seed: int = 0
-    scale: tuple = (0.25, 0.45)       # object radius as a fraction of the image side
-    class_colour_prob: float = 0.0    # P(object hue drawn near its class hue)
+    scale: tuple = (0.3, 0.48)        # object radius as a fraction of the image side
+    class_colour_prob: float = 0.3    # P(object hue drawn near its class hue)
     class_texture_prob: float = 0.7   # P(object wears its class texture)
-    clutter_lines: int = 6
-    clutter_blobs: int = 4
+    clutter_lines: int = 4
+    clutter_blobs: int = 3
     noise_std: float = 6.0
 
     def __post_init__(self):
@@ -194,9 +195,6 @@ def _background(rng, b, grid):
     ang = rng.uniform(0, 2 * np.pi, b)[:, None, None].astype(np.float32)
     ramp = (xx[None] * np.cos(ang) + yy[None] * np.sin(ang)) * 0.5 + 0.5   # [B,H,W] in ~[0,1]
     img = c1[:, None, None, :] * (1 - ramp[..., None]) + c2[:, None, None, :] * ramp[..., None]
-    tex = _pattern(rng, np.broadcast_to(xx, ramp.shape) * 3, np.broadcast_to(yy, ramp.shape) * 3,
-                   kind=rng.integers(0, 4, b))
-    img = img * (1 - 0.12 * tex[..., None])
     return img
 
 
@@ -241,12 +239,14 @@ def _object_frame(grid, centres, radii, angles):
     return (dx * cos + dy * sin) / r, (-dx * sin + dy * cos) / r
 
 
-def paint_objects(rng, img, classes, centres, radii, angles, supersample=2, colour_prob=0.0, texture_prob=0.0):
+def paint_objects(rng, img, classes, centres, radii, angles, supersample=2, colour_prob=0.0, texture_prob=0.0,
+                  num_classes=len(SHAPES)):
     """Paint one object per image onto ``img`` (float32 [B,H,W,3] in [0,1]).
 
     classes: [B] int; centres: [B, 2] in [-1, 1] image coordinates (x, y); radii: [B] (same units);
     angles: [B] radians. The silhouette is anti-aliased by ``supersample``x supersampling.
-    ``colour_prob`` / ``texture_prob``: probability that the object takes its class hue / texture.
+    ``colour_prob`` / ``texture_prob``: probability that the object takes its class hue / texture
+    (class hues are spread evenly over the ``num_classes`` classes in use).
     Returns (img, alpha [B,H,W] float32 coverage in [0, 1]). Colours and textures come from rng.
     """
     b, h = img.shape[:2]
@@ -256,7 +256,7 @@ def paint_objects(rng, img, classes, centres, radii, angles, supersample=2, colo
         sel = classes == c
         mask[sel] = SHAPES[SHAPE_NAMES[c]](u[sel], v[sel])
     alpha = mask.reshape(b, h, supersample, h, supersample).mean(axis=(2, 4))[..., None]
-    class_hue = classes / len(SHAPES) + rng.normal(0, 0.03, b)
+    class_hue = classes / num_classes + rng.normal(0, 0.03, b)
     hue = np.where(rng.random(b) < colour_prob, class_hue, rng.random(b))
     fg1, fg2 = _random_colours(rng, b, hue=hue), _random_colours(rng, b)
     kind = np.where(rng.random(b) < texture_prob, classes % len(TEXTURES), rng.integers(0, len(TEXTURES), b))
@@ -275,7 +275,7 @@ def render_classification(spec: SyntheticSpec, labels: np.ndarray, rng: np.rando
     centres = rng.uniform(-1, 1, (b, 2)) * (1 - radii[:, None]) * 0.9
     angles = rng.uniform(0, 2 * np.pi, b)
     img, _ = paint_objects(rng, img, labels, centres, radii, angles, colour_prob=spec.class_colour_prob,
-                           texture_prob=spec.class_texture_prob)
+                           texture_prob=spec.class_texture_prob, num_classes=spec.num_classes)
     img = img * 255.0 + rng.normal(0, spec.noise_std, img.shape).astype(np.float32)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 

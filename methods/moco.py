@@ -10,10 +10,10 @@ and the default teacher trainer. Recipe from facebookresearch/moco (research/met
 The loss is not symmetrised (query = view 1 only), as in the official code.
 
 Deviation: MoCo shuffles the key batch across GPUs so batch-norm statistics cannot leak the
-positive ("shuffle BN"). One process has no other GPUs, so the key encoder instead sees the
-shuffled batch in ``shuffle_bn_splits`` independent chunks (each with its own BN statistics) and the
-keys are un-shuffled afterwards: the single-process equivalent of shuffle BN on that many GPUs.
-``shuffle_bn_splits=1`` disables it.
+positive ("shuffle BN"). One process has no other GPUs; ``shuffle_bn_splits=S > 1`` emulates it by
+running the key encoder on the shuffled batch in S independent chunks (each with its own BN
+statistics) and un-shuffling the keys. It is off by default (S = 1): on the embedded CPU suite
+(ResNet-18 x0.5, 12 epochs, batch 64) S = 4 gave 27.1 % 20-NN against 29.5 % without it.
 """
 import torch
 
@@ -33,7 +33,7 @@ class MoCoV2(Method):
     augmentation = 'mocov2'
 
     def __init__(self, student, teacher=None, data_preprocessor=None, queue_size=65536, dim=128,
-                 temperature=0.2, momentum=0.999, mlp_hidden=None, shuffle_bn_splits=4):
+                 temperature=0.2, momentum=0.999, mlp_hidden=None, shuffle_bn_splits=1):
         super().__init__(student, teacher=None, data_preprocessor=data_preprocessor)
         d = self.student.feat_dim
         self.head = mlp_head(d, mlp_hidden or d, dim)

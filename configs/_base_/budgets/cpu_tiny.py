@@ -5,7 +5,7 @@ device = 'auto'               # 'auto' | 'cpu' | 'cuda' | 'cuda:N'
 augmentation = None           # None: each method's paper recipe; or force one recipe for all methods
 budget = dict(
     epochs=10,
-    batch_size=128,
+    batch_size=64,
     optimizer=dict(type='SGD', lr=0.06, momentum=0.9, weight_decay=5e-4),
     schedule=dict(type='cosine', warmup_epochs=0),
     num_workers=0,            # in-memory data: workers only compete with compute on 2 cores
