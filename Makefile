@@ -17,7 +17,7 @@ install: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet 'setuptools<70' wheel
+	$(PY) -m pip install --quiet 'setuptools>=77.0.3,<82' wheel
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
