@@ -19,8 +19,8 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from .config import REPO_ROOT, ConfigError, resolve
-from .data import DataError
+from .config import REPO_ROOT, resolve
+from .errors import ConfigError, DataError, TeacherError
 
 EXIT_BAD_INPUT = 2
 
@@ -62,31 +62,32 @@ def print_method_list(out=None) -> None:
 def _parse_methods(text):
     if text is None:
         return None
-    from methods import list_methods
     if text.strip() == 'all':
+        from methods import list_methods
         return list_methods()
     names = [n.strip() for n in text.split(',') if n.strip()]
-    unknown = [n for n in names if n not in list_methods()]
-    if unknown:
-        raise ConfigError(f'unknown method(s) {", ".join(unknown)}; registered methods: {", ".join(list_methods())} '
-                          f"(or 'all'). See tools/bench.py --list.")
     if not names:
         raise ConfigError('--methods is empty; give at least one method name or "all".')
     return names
 
 
-def validate(cfg) -> None:
-    """Cheap checks of everything the run will need, before any expensive work."""
+def validate_components(cfg) -> None:
+    """Method and backbone names against the registries (imports torch, so it runs second)."""
     from methods import list_methods
     from methods.backbones import list_backbones
     unknown = [m for m in cfg.methods if m not in list_methods()]
     if unknown:
-        raise ConfigError(f'the config lists unknown method(s) {unknown}; registered: {", ".join(list_methods())}.')
+        raise ConfigError(f'unknown method(s) {", ".join(unknown)}; registered methods: {", ".join(list_methods())} '
+                          f"(or 'all'). See tools/bench.py --list.")
     for where, arch in (('student', cfg.student), ('teacher.arch', cfg.teacher.arch)):
         if arch['arch'] not in list_backbones():
             raise ConfigError(f"{where}.arch={arch['arch']!r} is not a known backbone; valid: {', '.join(list_backbones())}.")
+
+
+def validate_inputs(cfg) -> None:
+    """Paths, dataset layout and sizes: checked before anything heavy is even imported."""
     if cfg.data.type == 'imagefolder':
-        from .data import scan_imagefolder
+        from .imagefolder import scan_imagefolder
         root = Path(cfg.data.root)
         if not root.is_dir():
             raise DataError(f'--data-root {root} is not a directory. Pass the folder that contains train/ and val/.')
@@ -205,7 +206,8 @@ def main(argv=None) -> int:
         if args.print_config:
             print(cfg.pretty_text)
             return 0
-        validate(cfg)
+        validate_inputs(cfg)
+        validate_components(cfg)
     except (ConfigError, DataError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -213,7 +215,6 @@ def main(argv=None) -> int:
     work_dir = Path(args.work_dir) if args.work_dir else (
         REPO_ROOT / 'results' / f"{suite}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
     start = time.perf_counter()
-    from .teachers import TeacherError
     try:
         run(cfg, work_dir)
     except (DataError, TeacherError) as exc:

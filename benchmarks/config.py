@@ -12,14 +12,10 @@ from pathlib import Path
 
 from mmengine.config import Config
 
+from .errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / 'configs'
-# Sections whose keys are free-form (a user may add new hyperparameters to a method in an override).
-OPEN_SECTIONS = ()
-
-
-class ConfigError(ValueError):
-    """A config problem, with what is wrong and how to fix it."""
 
 
 def suite_path(name_or_path: str) -> Path:

@@ -26,15 +26,12 @@ from torchvision.io import ImageReadMode, decode_image
 
 from .augment import build_view_transform, seeded_views
 from .batch_augment import BatchViewCollate
+from .errors import DataError
+from .imagefolder import scan_imagefolder
 from .synthetic import SyntheticSpec, materialise
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
-
-
-class DataError(ValueError):
-    """A dataset that cannot be used, with a message saying what is wrong and how to fix it."""
 
 
 class ViewDataset(Dataset):
@@ -92,25 +89,6 @@ class EmbeddedDataset(ViewDataset):
 
     def load(self, i):
         return self.images[i]
-
-
-def scan_imagefolder(split_dir: Path):
-    """(classes, [(path, class_id)]) of an ImageFolder split; raises DataError when unusable."""
-    if not split_dir.is_dir():
-        raise DataError(f'{split_dir} does not exist. An ImageFolder dataset root must contain train/ and '
-                        f'val/ folders, each with one sub-folder of images per class.')
-    classes = sorted(d.name for d in split_dir.iterdir() if d.is_dir())
-    if not classes:
-        raise DataError(f'{split_dir} has no class sub-folders. Put the images of each class in their own '
-                        f'folder, e.g. {split_dir}/<class_name>/img001.jpg.')
-    samples = []
-    for c, name in enumerate(classes):
-        for path in sorted((split_dir / name).rglob('*')):
-            if path.suffix.lower() in IMG_EXTENSIONS and path.is_file():
-                samples.append((path, c))
-    if not samples:
-        raise DataError(f'{split_dir} contains no images with a known extension ({", ".join(IMG_EXTENSIONS)}).')
-    return classes, samples
 
 
 class ImageFolderDataset(ViewDataset):

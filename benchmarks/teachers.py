@@ -20,11 +20,9 @@ from torch import nn
 from methods.backbones import build_backbone
 from methods.heads import mlp_head
 
+from .errors import TeacherError
+
 TEACHER_FORMAT = 'ssl-compress-bench/teacher-v1'
-
-
-class TeacherError(ValueError):
-    """A teacher checkpoint that cannot be used, with what is wrong and how to fix it."""
 
 
 class Teacher(nn.Module):

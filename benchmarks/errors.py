@@ -1,0 +1,16 @@
+"""User-facing errors: each message says what is wrong and how to fix it.
+
+Kept free of heavy imports so the command line can report bad input before torch is even loaded.
+"""
+
+
+class ConfigError(ValueError):
+    """A config, option or command-line problem."""
+
+
+class DataError(ValueError):
+    """A dataset that cannot be used."""
+
+
+class TeacherError(ValueError):
+    """A teacher checkpoint that cannot be used."""
