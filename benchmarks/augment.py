@@ -22,12 +22,17 @@ import torch
 from torchvision.transforms import v2
 
 RECIPES = ('compress', 'mocov2', 'center')
+# The numbers of each recipe, shared by the per-sample path (below) and the batched one
+# (`benchmarks.batch_augment`), so the two cannot drift apart.
+CROP_SCALE = {'compress': (0.08, 1.0), 'mocov2': (0.2, 1.0)}
+JITTER = (0.4, 0.4, 0.4, 0.1)       # brightness, contrast, saturation, hue
+P_JITTER, P_GRAY, P_BLUR, P_FLIP = 0.8, 0.2, 0.5, 0.5
 
 
-def _blur(size: int) -> v2.Transform:
+def blur_params(size: int) -> tuple[int, tuple[float, float]]:
+    """(kernel, σ range) of MoCo v2's blur (23 px, σ ∈ [0.1, 2] at 224) scaled to ``size``."""
     scale = size / 224
-    kernel = max(3, int(round(23 * scale)) | 1)
-    return v2.GaussianBlur(kernel, sigma=(max(0.1 * scale, 1e-3), 2.0 * scale))
+    return max(3, int(round(23 * scale)) | 1), (max(0.1 * scale, 1e-3), 2.0 * scale)
 
 
 class CenterView(v2.Transform):
@@ -47,15 +52,16 @@ class CenterView(v2.Transform):
 def build_view_transform(name: str, size: int) -> v2.Transform:
     """The transform of recipe ``name`` producing ``size``x``size`` uint8 views."""
     if name == 'compress':
-        return v2.Compose([v2.RandomResizedCrop(size, scale=(0.08, 1.0), antialias=True),
-                           v2.RandomHorizontalFlip()])
+        return v2.Compose([v2.RandomResizedCrop(size, scale=CROP_SCALE[name], antialias=True),
+                           v2.RandomHorizontalFlip(P_FLIP)])
     if name == 'mocov2':
+        kernel, sigma = blur_params(size)
         return v2.Compose([
-            v2.RandomResizedCrop(size, scale=(0.2, 1.0), antialias=True),
-            v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
-            v2.RandomGrayscale(p=0.2),
-            v2.RandomApply([_blur(size)], p=0.5),
-            v2.RandomHorizontalFlip(),
+            v2.RandomResizedCrop(size, scale=CROP_SCALE[name], antialias=True),
+            v2.RandomApply([v2.ColorJitter(*JITTER)], p=P_JITTER),
+            v2.RandomGrayscale(p=P_GRAY),
+            v2.RandomApply([v2.GaussianBlur(kernel, sigma=sigma)], p=P_BLUR),
+            v2.RandomHorizontalFlip(P_FLIP),
         ])
     if name == 'center':
         return CenterView(size)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import roi_align
 
-from .augment import view_seed
+from .augment import CROP_SCALE, JITTER, P_BLUR, P_FLIP, P_GRAY, P_JITTER, RECIPES, blur_params, view_seed
 
 _GRAY = (0.2989, 0.587, 0.114)
 
@@ -53,12 +53,10 @@ class BatchViews:
     """One view recipe (``compress``, ``mocov2`` or ``center``) over uint8 batches [B, 3, H, W]."""
 
     def __init__(self, recipe: str, size: int):
-        if recipe not in ('compress', 'mocov2', 'center'):
-            raise KeyError(f'unknown augmentation {recipe!r}; valid recipes: compress, mocov2, center')
+        if recipe not in RECIPES:
+            raise KeyError(f'unknown augmentation {recipe!r}; valid recipes: {", ".join(RECIPES)}')
         self.recipe, self.size = recipe, size
-        s = size / 224  # blur scaled from ImageNet crops (see benchmarks.augment)
-        self.blur_kernel = max(3, int(round(23 * s)) | 1)
-        self.blur_sigma = (max(0.1 * s, 1e-3), 2.0 * s)
+        self.blur_kernel, self.blur_sigma = blur_params(size)
 
     def sample_params(self, seed: int, epoch: int, indices, view: int, h: int, w: int) -> dict:
         """Per-sample parameters, each sample from its own (seed, epoch, index, view) generator."""
@@ -74,17 +72,15 @@ class BatchViews:
             if self.recipe == 'center':
                 boxes[k] = (0, 0, w, h)
                 continue
-            scale = (0.08, 1.0) if self.recipe == 'compress' else (0.2, 1.0)
-            top, left, ch, cw = _rrc_box(rng, h, w, scale)
+            top, left, ch, cw = _rrc_box(rng, h, w, CROP_SCALE[self.recipe])
             boxes[k] = (left, top, left + cw, top + ch)
             if self.recipe == 'mocov2':
-                if rng.random() < 0.8:
-                    jitter[k] = (rng.uniform(0.6, 1.4), rng.uniform(0.6, 1.4), rng.uniform(0.6, 1.4),
-                                 rng.uniform(-0.1, 0.1))
-                gray[k] = rng.random() < 0.2
-                if rng.random() < 0.5:
+                if rng.random() < P_JITTER:
+                    jitter[k] = [rng.uniform(1 - j, 1 + j) for j in JITTER[:3]] + [rng.uniform(-JITTER[3], JITTER[3])]
+                gray[k] = rng.random() < P_GRAY
+                if rng.random() < P_BLUR:
                     sigma[k] = rng.uniform(*self.blur_sigma)
-            flip[k] = rng.random() < 0.5
+            flip[k] = rng.random() < P_FLIP
         return dict(boxes=torch.from_numpy(boxes), flip=torch.from_numpy(flip), jitter=torch.from_numpy(jitter),
                     gray=torch.from_numpy(gray), sigma=torch.from_numpy(sigma))
 

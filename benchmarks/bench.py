@@ -30,11 +30,17 @@ def parse_args(argv=None):
         prog='tools/bench.py',
         description='Train self-supervised compression methods under one budget and write a leaderboard '
                     '(results/<run>/leaderboard.{md,csv,json}).',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        epilog='examples:\n'
+               '  tools/bench.py                                  # the default suite on the embedded data\n'
+               '  tools/bench.py --methods compress_2q,moco_v2 --cfg-options budget.epochs=20\n'
+               '  tools/bench.py --data-root /data/imagefolder --teacher teacher.pth\n'
+               'Method hyperparameters: configs/methods/<name>.py; every key: --print-config.',
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--methods', default=None,
                    help="comma-separated method names, or 'all'; default: the suite's list (see --list)")
     p.add_argument('--list', action='store_true', help='list the registered methods and exit')
-    p.add_argument('--config', default='default', help='suite name in configs/suites/ or a path to a .py config')
+    p.add_argument('--config', default='default',
+                   help='suite name in configs/suites/ or a path to a .py config (default: default)')
     p.add_argument('--data-root', default=None,
                    help='an ImageFolder dataset root with train/ and val/ (default: the embedded generated data)')
     p.add_argument('--teacher', default=None,
@@ -158,9 +164,11 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
         teacher, teacher_time, _ = obtain_teacher(cfg, train_set, log=log)
         log(f'teacher: {teacher.name} ({teacher.source})')
         metrics = evaluate_backbone(teacher.backbone, train_set, val_set, cfg.evals, image_size, device, 'teacher')
+        # cost of making the teacher (recorded in the teacher file when it was trained, also when cached)
         rows.append(dict(kind='teacher', method='teacher', student=_student_name(teacher.backbone.spec()),
                          teacher=teacher.name, status='ok', teacher_time_s=teacher_time,
-                         **metrics, **common))
+                         images_seen=teacher.meta.get('images_seen'), train_time_s=teacher.meta.get('wall_time_s'),
+                         hparams=teacher.meta.get('train'), **metrics, **common))
         flush()
 
     for name in cfg.methods:

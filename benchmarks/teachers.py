@@ -29,11 +29,12 @@ class Teacher(nn.Module):
     """Frozen feature extractor. ``feat_dims`` maps feature name -> dimension."""
 
     def __init__(self, backbone: nn.Module, head: nn.Module | None = None, name: str = 'teacher',
-                 source: str = ''):
+                 source: str = '', meta: dict | None = None):
         super().__init__()
         self.backbone = backbone
         self.head = head
         self.name, self.source = name, source
+        self.meta = dict(meta or {})  # how it was made (training recipe, images seen, wall time)
         self.feat_dims = {'backbone': backbone.feat_dim}
         if head is not None:
             self.feat_dims['head'] = head[-1].out_features
@@ -122,7 +123,8 @@ def load_teacher(path, arch: dict | None = None) -> Teacher:
         if obj.get('head') is not None:
             head = mlp_head(*obj['head_dims'])
             _check_keys(head, obj['head'], 'head', path)
-        return Teacher(backbone, head, name=obj.get('meta', {}).get('name', 'teacher'), source=str(path))
+        meta = obj.get('meta') or {}
+        return Teacher(backbone, head, name=meta.get('name', 'teacher'), source=str(path), meta=meta)
     if arch is None:
         raise TeacherError(f'{path} is a plain state dict; say which architecture it holds with teacher.arch.')
     state = _state_dict_of(obj)
