@@ -67,3 +67,11 @@ class Method(BaseModel):
     def teacher_features(self, x: torch.Tensor) -> dict:
         """Teacher outputs for a normalised batch: dict(backbone=[N, D_t], head=[N, D_h] or None)."""
         return self.teacher(x)
+
+    def teacher_dim(self, feature: str) -> int:
+        """Dimension of the teacher's ``feature`` ('backbone' or 'head'), with a clear error if absent."""
+        if feature not in self.teacher.feat_dims:
+            raise ValueError(f'{type(self).__name__} distils the teacher feature {feature!r}, but the teacher '
+                             f'{self.teacher.name!r} only has {sorted(self.teacher.feat_dims)}; set '
+                             f"teacher_feature='backbone' in method_cfgs or use a teacher with a projection head.")
+        return self.teacher.feat_dims[feature]

@@ -38,7 +38,7 @@ class _CompRessBase(Method):
     def __init__(self, student, teacher=None, data_preprocessor=None, bank_size=128000,
                  temperature=0.04, momentum=0.999, teacher_feature='backbone', bank_init='uniform'):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
-        d_t = teacher.feat_dims[teacher_feature]
+        d_t = self.teacher_dim(teacher_feature)
         d_s = self.student.feat_dim
         self.teacher_feature = teacher_feature
         self.temperature, self.momentum = temperature, momentum

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from methods.losses import compress_loss, infonce_loss, kl_teacher_student
+from methods.losses import compress_loss, infonce_loss, kl_teacher_student, normalized_mse, seed_loss
 
 
 def _softmax(v):
@@ -69,3 +69,37 @@ def test_infonce_matches_loop_reference():
     ref /= 5
     got = infonce_loss(*(torch.tensor(a, dtype=torch.float64) for a in (q, k, queue)), temperature=tau)
     assert got.item() == pytest.approx(ref, rel=1e-9)
+
+
+def test_seed_loss_matches_loop_reference():
+    rng = np.random.default_rng(2)
+    s, t, queue = _unit(rng.normal(size=(3, 4))), _unit(rng.normal(size=(3, 4))), _unit(rng.normal(size=(5, 4)))
+    tau_s, tau_t = 0.2, 0.07
+    ref = 0.0
+    for i in range(3):
+        anchors = [t[i]] + list(queue)
+        p_t = _softmax(np.array([t[i] @ a for a in anchors]) / tau_t)
+        log_p_s = np.log(_softmax(np.array([s[i] @ a for a in anchors]) / tau_s))
+        ref += -(p_t * log_p_s).sum()
+    ref /= 3
+    got = seed_loss(*(torch.tensor(a, dtype=torch.float64) for a in (s, t, queue)), student_temperature=tau_s,
+                    teacher_temperature=tau_t)
+    assert got.item() == pytest.approx(ref, rel=1e-9)
+
+
+def test_seed_loss_official_teacher_temperature_targets_self():
+    # with tau_T = 1e-4 the teacher target is one-hot on column 0 (self, similarity 1) unless a queue
+    # entry is nearly identical, so the loss reduces to the student's CE on column 0
+    t = torch.tensor([[1.0, 0.0]])
+    queue = torch.tensor([[0.0, 1.0], [0.6, 0.8]])
+    s = torch.tensor([[0.0, 1.0]])
+    logits = torch.tensor([0.0, 1.0, 0.8]) / 0.2
+    expected = -torch.log_softmax(logits, 0)[0]
+    assert seed_loss(s, t, queue).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_normalized_mse_is_two_minus_two_cos():
+    s = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    t = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    # rows: cos 0 -> 2, cos 1 -> 0; mean 1
+    assert normalized_mse(s, t).item() == pytest.approx(1.0)

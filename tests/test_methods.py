@@ -75,3 +75,17 @@ def test_student_bank_receives_current_batch(name, tiny_teacher):
     method.train_step(_batch(1, n=8), opt)
     assert method.teacher_bank.ptr.item() == 8 and method.student_bank_q.ptr.item() == 8
     assert torch.allclose(method.student_bank_q.bank[:8].norm(dim=1), torch.ones(8), atol=1e-5)
+
+
+@pytest.mark.parametrize('name', ['seed'])
+def test_head_feature_needs_a_teacher_with_a_head(name):
+    import torch as _torch
+
+    from benchmarks.teachers import Teacher
+    from methods.backbones import build_backbone
+    _torch.manual_seed(0)
+    headless = Teacher(build_backbone('resnet18', width=0.125), None, name='headless')
+    with pytest.raises(ValueError, match="teacher_feature='backbone'"):
+        build_method(name, dict(queue_size=32), STUDENT, headless)
+    method = build_method(name, dict(queue_size=32, teacher_feature='backbone'), STUDENT, headless)
+    assert method.queue.bank.shape == (32, headless.feat_dims['backbone'])

@@ -19,4 +19,5 @@ method_cfgs = dict(
     compress_2q=dict(bank_size=2048, momentum=0.99),
     compress_2q_nomom=dict(bank_size=2048),
     compress_1q=dict(bank_size=2048),
+    seed=dict(queue_size=2048),
 )
