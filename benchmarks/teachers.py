@@ -79,11 +79,14 @@ def safe_load(path) -> object:
     except pickle.UnpicklingError as exc:
         try:
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        except Exception:  # not a zip checkpoint: the globals cannot be listed
+        except Exception:  # not a zip checkpoint (legacy format or not a checkpoint at all)
             unsafe = []
+        if not unsafe:
+            raise TeacherError(f'{path} is not a readable PyTorch checkpoint (torch.load could not unpickle it); '
+                               f'check that the file is complete and was written by torch.save.') from exc
         raise TeacherError(
-            f'{path} cannot be loaded with weights_only=True because it pickles non-tensor objects '
-            f'{unsafe or "(not listable)"}. If you trust the file, re-save its state dict as plain tensors '
+            f'{path} cannot be loaded with weights_only=True because it pickles non-tensor objects {unsafe}. '
+            f'If you trust the file, re-save its state dict as plain tensors '
             f'(torch.save(ckpt["state_dict"], new_path)) and pass the new file.') from exc
     except Exception as exc:
         raise TeacherError(f'{path} is not a readable PyTorch checkpoint: {exc}') from exc
