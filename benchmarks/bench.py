@@ -161,7 +161,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
 
     teacher, teacher_time = None, 0.0
     if any(get_method(m).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
-        teacher, teacher_time, _ = obtain_teacher(cfg, train_set, log=log)
+        teacher, teacher_time = obtain_teacher(cfg, train_set, log=log)
         log(f'teacher: {teacher.name} ({teacher.source})')
         metrics = evaluate_backbone(teacher.backbone, train_set, val_set, cfg.evals, image_size, device, 'teacher')
         # cost of making the teacher (recorded in the teacher file when it was trained, also when cached)

@@ -22,15 +22,15 @@ def teacher_key(cfg) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
-def obtain_teacher(cfg, train_set, log=print, cache_dir=None) -> tuple[Teacher, float, bool]:
-    """(teacher, seconds spent training it in this call, whether it came from the cache or a file)."""
+def obtain_teacher(cfg, train_set, log=print, cache_dir=None) -> tuple[Teacher, float]:
+    """(teacher, seconds spent training it in this call: 0 when loaded from a file or the cache)."""
     if cfg.teacher.checkpoint:
-        return load_teacher(cfg.teacher.checkpoint, dict(cfg.teacher.arch)), 0.0, True
+        return load_teacher(cfg.teacher.checkpoint, dict(cfg.teacher.arch)), 0.0
     folder = Path(cache_dir or default_cache_dir()) / 'teachers' / teacher_key(cfg)
     path = folder / 'teacher.pth'
     if path.is_file():
         log(f'teacher: reusing cached MoCo v2 teacher {path}')
-        return load_teacher(path), 0.0, True
+        return load_teacher(path), 0.0
     folder.mkdir(parents=True, exist_ok=True)
     tcfg = cfg.teacher.train.to_dict()
     log(f"teacher: training {tcfg['method']} {cfg.teacher.arch.arch} x{cfg.teacher.arch.width} for "
@@ -46,4 +46,4 @@ def obtain_teacher(cfg, train_set, log=print, cache_dir=None) -> tuple[Teacher, 
                  dict(name=f"{tcfg['method']} {cfg.teacher.arch.arch} x{cfg.teacher.arch.width}",
                       key=teacher_key(cfg), train=tcfg, wall_time_s=result.wall_time_s,
                       images_seen=result.images_seen))
-    return load_teacher(path), time.perf_counter() - start, False
+    return load_teacher(path), time.perf_counter() - start
