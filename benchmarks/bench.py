@@ -81,10 +81,11 @@ def validate_components(cfg) -> None:
     """Method and backbone names against the registries (imports torch, so it runs second)."""
     from methods import list_methods
     from methods.backbones import list_backbones
-    unknown = [m for m in cfg.methods if m not in list_methods()]
+    unknown = [m for m in cfg.methods if cfg.method_cfgs[m]['type'] not in list_methods()]
     if unknown:
         raise ConfigError(f'unknown method(s) {", ".join(unknown)}; registered methods: {", ".join(list_methods())} '
-                          f"(or 'all'). See tools/bench.py --list.")
+                          f"(or 'all', or a variant label defined in the suite's method_cfgs with a type). "
+                          f'See tools/bench.py --list.')
     for where, arch in (('student', cfg.student), ('teacher.arch', cfg.teacher.arch)):
         if arch['arch'] not in list_backbones():
             raise ConfigError(f"{where}.arch={arch['arch']!r} is not a known backbone; valid: {', '.join(list_backbones())}.")
@@ -105,12 +106,17 @@ def validate_inputs(cfg) -> None:
         n_train = spec.num_classes * spec.train_per_class
     if cfg.budget.batch_size > n_train:
         raise ConfigError(f'budget.batch_size={cfg.budget.batch_size} exceeds the {n_train} training images.')
+    # sizes that only make sense below the training-set size (checked here, before any training)
+    limits = {'queue_size': (n_train, 'the bank would hold stale copies of the same images'),
+              'bank_size': (n_train, 'the bank would hold stale copies of the same images'),
+              'num_negatives': (n_train - 1, 'negatives are other training images'),
+              'num_clusters': (n_train, 'k-means needs at least one image per cluster')}
     for name, hp in cfg.method_cfgs.items():
-        for key in ('queue_size', 'bank_size'):
-            if key in hp and hp[key] > n_train:
-                raise ConfigError(f'method_cfgs.{name}.{key}={hp[key]} is larger than the training set ({n_train} '
-                                  f'images): the bank would hold stale copies of the same images. Set it below '
-                                  f'{n_train} with --cfg-options method_cfgs.{name}.{key}=N.')
+        for key, (limit, why) in limits.items():
+            if hp.get(key) is not None and hp[key] > limit:
+                raise ConfigError(f'method_cfgs.{name}.{key}={hp[key]} is too large for the training set ({n_train} '
+                                  f'images): {why}. Set it to at most {limit} with --cfg-options '
+                                  f'method_cfgs.{name}.{key}=N.')
     if cfg.teacher.checkpoint and not Path(cfg.teacher.checkpoint).is_file():
         raise ConfigError(f'--teacher {cfg.teacher.checkpoint} does not exist. Pass an existing checkpoint, or '
                           f'leave --teacher out to train and cache a MoCo v2 teacher on the suite data.')
@@ -135,6 +141,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     from .data import build_datasets
     from .evaluate import evaluate_backbone, knn_protocol_name
     from .leaderboard import metric_columns, write_leaderboard
+    from .prepare import build_prepare_context
     from .provenance import device_name, git_commit, versions
     from .runner import resolve_device, train_method
     from .teacher_cache import obtain_teacher
@@ -160,7 +167,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
         write_leaderboard(rows, work_dir, caption)
 
     teacher, teacher_time = None, 0.0
-    if any(get_method(m).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
+    if any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
         teacher, teacher_time = obtain_teacher(cfg, train_set, log=log)
         log(f'teacher: {teacher.name} ({teacher.source})')
         metrics = evaluate_backbone(teacher.backbone, train_set, val_set, cfg.evals, image_size, device, 'teacher')
@@ -172,27 +179,37 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
         flush()
 
     for name in cfg.methods:
-        cls = get_method(name)
+        method_cfg = cfg.method_cfgs[name].to_dict()
+        cls = get_method(method_cfg['type'])
         aug = cfg.augmentation or cls.augmentation
         views = train_set.with_recipes([aug] * cls.num_views)
+        start = time.perf_counter()
+        prepared = cls.prepare(build_prepare_context(train_set, teacher if cls.needs_teacher else None,
+                                                     cfg.data.to_dict(), cfg.seed, device, log=log), method_cfg)
+        prepare_time = time.perf_counter() - start
         log(f'[{name}] training {_student_name(cfg.student)} for {budget["epochs"]} epochs ({aug} views)')
-        result = train_method(name, cfg.method_cfgs[name], cfg.student.to_dict(),
-                              teacher if cls.needs_teacher else None, views, budget, work_dir / name,
-                              cfg.seed, cfg.device, desc=name)
-        backbone = result.method.student_backbone()
-        torch.save(backbone.state_dict(), work_dir / name / 'backbone.pth')
-        _write_json(work_dir / name / 'backbone.json', backbone.spec())
-        metrics = evaluate_backbone(backbone, train_set, val_set, cfg.evals, image_size, device, name)
-        row = dict(kind='method', method=name, student=_student_name(backbone.spec()),
-                   teacher=teacher.name if cls.needs_teacher else 'none', status='ok',
-                   images_seen=result.images_seen, train_time_s=result.wall_time_s, peak_mem_mb=result.peak_mem_mb,
-                   final_loss=result.final_loss, augmentation=aug, hparams=result.method.hparams(), budget=budget,
-                   **metrics, **common)
-        rows.append(row)
-        flush()
-        knn = '  '.join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics]) if 'top5' not in f)
-        log(f"[{name}] done in {result.wall_time_s:.0f}s: {knn}  params {metrics['params_m']:.2f} M  "
-            f"GMACs {metrics['gmacs']:.3f}")
+        result = train_method(name, method_cfg, cfg.student.to_dict(), teacher if cls.needs_teacher else None,
+                              views, budget, work_dir / name, cfg.seed, cfg.device, desc=name, prepared=prepared)
+        students = result.method.student_backbones()
+        for label, backbone in students.items():
+            row_name = f'{name} {label}' if label else name
+            suffix = f'_{label}' if label else ''
+            torch.save(backbone.state_dict(), work_dir / name / f'backbone{suffix}.pth')
+            _write_json(work_dir / name / f'backbone{suffix}.json', backbone.spec())
+            metrics = evaluate_backbone(backbone, train_set, val_set, cfg.evals, image_size, device, row_name)
+            # several students from one training (SlimCLR widths) share that training's cost
+            row = dict(kind='method', method=row_name, method_type=method_cfg['type'],
+                       student=_student_name(backbone.spec()),
+                       teacher=teacher.name if cls.needs_teacher else 'none', status='ok',
+                       images_seen=result.images_seen, train_time_s=result.wall_time_s,
+                       prepare_time_s=prepare_time, shared_training=len(students) > 1,
+                       peak_mem_mb=result.peak_mem_mb, final_loss=result.final_loss, augmentation=aug,
+                       hparams=result.method.hparams(), budget=budget, **metrics, **common)
+            rows.append(row)
+            flush()
+            knn = '  '.join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics]) if 'top5' not in f)
+            log(f"[{row_name}] done in {result.wall_time_s + prepare_time:.0f}s: {knn}  params "
+                f"{metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}")
 
     if cfg.evals.get('raw_pixel_floor', True):
         metrics = evaluate_backbone(None, train_set, val_set, cfg.evals, image_size, device, 'raw pixels')

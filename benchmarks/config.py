@@ -1,7 +1,8 @@
 """Resolve a suite config: suite file + per-method configs + command-line overrides, validated.
 
-Resolution order (later wins): ``configs/methods/<name>.py`` → the suite's ``method_cfgs.<name>`` →
-``--cfg-options`` (mmengine ``key.sub=value`` convention). An override must name a key that exists in
+Resolution order (later wins): ``configs/methods/<type>.py`` → the suite's ``method_cfgs.<name>`` →
+``--cfg-options`` (mmengine ``key.sub=value`` convention). ``<name>`` is the row label; ``type``
+(default: the name itself) is the registered method, so one class can run under several labels. An override must name a key that exists in
 the resolved config: a typo is an error listing the closest valid keys, never a silently ignored
 setting.
 """
@@ -70,10 +71,14 @@ def resolve(suite: str, methods: list[str] | None = None, options: dict | None =
     names = list(methods) if methods else list(cfg.get('methods', []))
     merged = {}
     for name in names:
-        m = method_defaults(name)
-        m.update(dict(cfg.get('method_cfgs', {}).get(name, {})))
+        # a suite may run one registered class under several labels (ablation variants):
+        # method_cfgs.<label>.type names the class; its configs/methods/<type>.py gives the defaults
+        suite_m = dict(cfg.get('method_cfgs', {}).get(name, {}))
+        kind = suite_m.pop('type', name)
+        m = method_defaults(kind)
         m.pop('type', None)
-        merged[name] = m
+        m.update(suite_m)
+        merged[name] = dict(type=kind, **m)
     cfg.methods = names
     cfg.method_cfgs = merged
     if seed is not None:

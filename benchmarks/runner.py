@@ -114,6 +114,17 @@ class ProgressHook(Hook):
         self.bar.close()
 
 
+class TrainingProgressHook(Hook):
+    """Tells the method how far training is (``Method.set_progress``) before every step, so progress-
+    dependent schedules (SlimCLR slow start, MoCo v3 momentum ramp) follow the budget, also on resume."""
+
+    priority = 'HIGH'
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model.set_progress(runner.iter, runner.max_iters)
+
+
 def _param_schedulers(budget: dict) -> list:
     sched = dict(budget.get('schedule', {}))
     epochs = budget['epochs']
@@ -156,21 +167,26 @@ class TrainResult:
     final_loss: float = float('nan')
 
 
-def build_method(name: str, method_cfg: dict, student: dict, teacher, device=None):
-    """Instantiate a registered method with its hyperparameters (``method_cfg`` minus ``type``)."""
-    cls = get_method(name)
+def build_method(name: str, method_cfg: dict, student: dict, teacher, device=None, prepared: dict | None = None):
+    """Instantiate a registered method with its hyperparameters (``method_cfg`` minus ``type``) and the
+    extra kwargs its ``prepare`` returned. ``method_cfg['type']``, when present, names the registered
+    class (a suite can run one class under several labels, e.g. ablation variants)."""
+    cls = get_method(method_cfg.get('type', name))
     kwargs = {k: v for k, v in method_cfg.items() if k != 'type'}
+    kwargs.update(prepared or {})
     return cls(student=dict(student), teacher=teacher, data_preprocessor=ViewsPreprocessor(), **kwargs)
 
 
 def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set, budget: dict,
-                 work_dir: Path, seed: int, device: str = 'auto', desc: str | None = None) -> TrainResult:
-    """Train method ``name`` on ``train_set`` under ``budget``; returns the trained method and its cost."""
+                 work_dir: Path, seed: int, device: str = 'auto', desc: str | None = None,
+                 prepared: dict | None = None) -> TrainResult:
+    """Train method ``name`` (a registered name, or a label whose ``method_cfg['type']`` is one) on
+    ``train_set`` under ``budget``; returns the trained method and its cost."""
     dev = resolve_device(device)
     if teacher is not None:
         teacher.to(dev)
     torch.manual_seed(seed)  # the method's own initialisation is part of the seeded run
-    method = build_method(name, method_cfg, student, teacher)
+    method = build_method(name, method_cfg, student, teacher, prepared=prepared)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     bs, nw = budget['batch_size'], budget.get('num_workers', 0)
@@ -197,7 +213,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
                                 max_keep_ckpts=1, save_last=True),
                 sampler_seed=dict(type='DistSamplerSeedHook'),
             ),
-            custom_hooks=[progress, PlainCheckpointHook()],
+            custom_hooks=[progress, TrainingProgressHook(), PlainCheckpointHook()],
             randomness=dict(seed=seed, deterministic=False),
             launcher='none',
             log_level='INFO',

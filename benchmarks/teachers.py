@@ -19,6 +19,7 @@ from torch import nn
 
 from methods.backbones import build_backbone
 from methods.heads import mlp_head
+from methods.moco_v3 import mocov3_projector
 
 from .errors import TeacherError
 
@@ -37,7 +38,7 @@ class Teacher(nn.Module):
         self.meta = dict(meta or {})  # how it was made (training recipe, images seen, wall time)
         self.feat_dims = {'backbone': backbone.feat_dim}
         if head is not None:
-            self.feat_dims['head'] = head[-1].out_features
+            self.feat_dims['head'] = [m for m in head.modules() if isinstance(m, nn.Linear)][-1].out_features
         for p in self.parameters():
             p.requires_grad_(False)
         super().train(False)
@@ -57,11 +58,25 @@ class Teacher(nn.Module):
         return dict(name=self.name, source=self.source, backbone=self.backbone.spec(), feat_dims=self.feat_dims)
 
 
+# projection heads a trained teacher can carry: kind -> builder(in_dim, hidden_dim, out_dim)
+HEAD_BUILDERS = {'mlp': mlp_head, 'mocov3_projector': mocov3_projector}
+
+
+def head_spec(head: nn.Module) -> dict:
+    """``dict(kind, dims=[in, hidden, out])`` of a MoCo v2 MLP head or a MoCo v3 projector."""
+    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    kind = 'mocov3_projector' if any(isinstance(m, nn.BatchNorm1d) for m in head.modules()) else 'mlp'
+    if len(linears) != 2:
+        raise ValueError(f'cannot store a teacher head with {len(linears)} Linear layers; known kinds: {sorted(HEAD_BUILDERS)}')
+    return dict(kind=kind, dims=[linears[0].in_features, linears[0].out_features, linears[1].out_features])
+
+
 def save_teacher(path: Path, backbone: nn.Module, head: nn.Module | None, meta: dict) -> None:
     """Write a teacher in this project's format (plain tensors and builtins: loads with weights_only)."""
+    spec = head_spec(head) if head is not None else None
     obj = dict(format=TEACHER_FORMAT, backbone_spec=backbone.spec(), backbone=backbone.state_dict(),
                head=head.state_dict() if head is not None else None,
-               head_dims=[head[0].in_features, head[0].out_features, head[2].out_features] if head is not None else None,
+               head_dims=spec['dims'] if spec else None, head_kind=spec['kind'] if spec else None,
                meta=meta)
     tmp = Path(str(path) + '.tmp')
     torch.save(obj, tmp)
@@ -124,7 +139,10 @@ def load_teacher(path, arch: dict | None = None) -> Teacher:
         _check_keys(backbone, obj['backbone'], 'backbone', path)
         head = None
         if obj.get('head') is not None:
-            head = mlp_head(*obj['head_dims'])
+            kind = obj.get('head_kind') or 'mlp'  # files written before MoCo v3 teachers hold an MLP head
+            if kind not in HEAD_BUILDERS:
+                raise TeacherError(f'{path}: unknown teacher head kind {kind!r}; known: {sorted(HEAD_BUILDERS)}.')
+            head = HEAD_BUILDERS[kind](*obj['head_dims'])
             _check_keys(head, obj['head'], 'head', path)
         meta = obj.get('meta') or {}
         return Teacher(backbone, head, name=meta.get('name', 'teacher'), source=str(path), meta=meta)

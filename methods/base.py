@@ -12,16 +12,54 @@ A method is one `mmengine.model.BaseModel` subclass registered in `methods.regis
 * ``student_backbone()``: the module that evaluations and exports use; ``student_spec()`` rebuilds it.
 * Queues and EMA encoders are modules/buffers, so checkpoints and DDP need nothing special.
 
+Optional hooks (defaults do nothing):
+
+* ``prepare(ctx, hparams) -> dict`` (classmethod): data-dependent setup that must run *before* the
+  method is built, e.g. CRD's memory size (``ctx.num_samples``) or cluster classification's k-means
+  on the teacher's features (``ctx.teacher_features``, cached with ``ctx.cached``). It returns extra
+  constructor kwargs; the harness times it and records the seconds in the result row.
+* ``set_progress(iteration, max_iters)``: the runner calls it before every training step, so
+  schedules that depend on training progress (SlimCLR's slow start, MoCo v3's momentum ramp) read
+  ``self.progress`` in [0, 1] without knowing the budget.
+* ``student_backbones() -> {label: backbone}``: a method that yields several students from one
+  training (SlimCLR: one per width) returns each as a plain backbone; every one becomes its own
+  leaderboard row. The default is ``{'': student_backbone()}``.
+
 Class attributes describe the method for ``tools/bench.py --list`` and the runner: ``description``,
 ``paper``, ``needs_teacher``, ``num_views`` (augmented views per sample) and ``augmentation`` (the
 name of the view recipe its paper uses; the suite may override it for all methods at once).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 import torch
 from mmengine.model import BaseModel
 
 from .backbones import build_backbone
+
+
+@dataclass
+class PrepareContext:
+    """What ``Method.prepare`` may use (built by the harness; methods never import it).
+
+    * ``num_samples``: training-set size (dataset indices are ``0 .. num_samples-1``).
+    * ``teacher``: the frozen teacher or None.
+    * ``teacher_features(feature) -> Tensor [num_samples, D]``: the teacher's ``feature``
+      ('backbone' or 'head') of every training image's centre view, in dataset order.
+    * ``cached(name, key: dict, compute: () -> dict[str, Tensor]) -> dict[str, Tensor]``: return the
+      stored result for (name, key) or compute, store and return it (tensors only, loaded with
+      ``weights_only=True``). ``key`` must identify everything the result depends on.
+    * ``seed``, ``device``, ``log``.
+    """
+    num_samples: int
+    teacher: Any = None
+    teacher_features: Callable[[str], torch.Tensor] | None = None
+    cached: Callable[[str, dict, Callable[[], dict]], dict] | None = None
+    seed: int = 0
+    device: Any = 'cpu'
+    log: Callable[[str], None] = print
 
 
 class Method(BaseModel):
@@ -38,6 +76,15 @@ class Method(BaseModel):
         self.student = build_backbone(**student)
         # object.__setattr__ keeps the teacher out of the module tree (see module docstring)
         object.__setattr__(self, 'teacher', teacher)
+        self.progress = 0.0  # fraction of training done, set by the runner through set_progress
+
+    @classmethod
+    def prepare(cls, ctx: PrepareContext, hparams: dict) -> dict:
+        """Data-dependent setup before construction; returns extra constructor kwargs (see module doc)."""
+        return {}
+
+    def set_progress(self, iteration: int, max_iters: int) -> None:
+        self.progress = min(1.0, iteration / max(1, max_iters))
 
     # --- contract ---------------------------------------------------------------------------------
     def loss(self, batch: dict) -> dict:
@@ -45,6 +92,10 @@ class Method(BaseModel):
 
     def student_backbone(self):
         return self.student
+
+    def student_backbones(self) -> dict:
+        """``{label: plain backbone}`` of every student this training produced (see module doc)."""
+        return {'': self.student_backbone()}
 
     def student_spec(self) -> dict:
         return self.student.spec()

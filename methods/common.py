@@ -97,3 +97,43 @@ class FeatureQueue(nn.Module):
         rows = (self.ptr + torch.arange(n, device=self.bank.device)) % k
         self.bank.index_copy_(0, rows, x)
         self.ptr.copy_((self.ptr + n) % k)
+
+
+def check_choice(owner: str, name: str, value, choices) -> None:
+    """Raise a ValueError naming ``owner.name``, the bad value and the valid ones (config typos)."""
+    if value not in choices:
+        valid = ', '.join(repr(c) for c in choices)
+        raise ValueError(f'{owner}: {name} must be one of {valid}, got {value!r}')
+
+
+class FeatureNorm(nn.Module):
+    """Normalisation of a feature batch [N, D] before it enters a loss (an ablation switch, research §7).
+
+    * ``'l2'``: ``x / ||x||_2`` (every official method's default).
+    * ``'bn_l2'``: a non-affine ``BatchNorm1d(dim)`` then L2, as the CompRess "Reg-BN" baseline does. In
+      training mode it uses the batch statistics (and updates its running statistics, which eval mode
+      uses); under DDP the statistics are per process (no SyncBN), like a plain BatchNorm.
+    * ``'none'``: the features unchanged (raw magnitudes reach the loss).
+
+    The BatchNorm lives in ``self.bn`` (state-dict keys ``<name>.bn.running_mean`` …); the other kinds
+    have no state, so adding this module changes no checkpoint of an 'l2' method.
+    """
+
+    KINDS = ('l2', 'bn_l2', 'none')
+
+    def __init__(self, kind: str, dim: int):
+        super().__init__()
+        check_choice('FeatureNorm', 'kind', kind, self.KINDS)
+        self.kind = kind
+        if kind == 'bn_l2':
+            self.bn = nn.BatchNorm1d(dim, affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == 'none':
+            return x
+        if self.kind == 'bn_l2':
+            x = self.bn(x)
+        return l2_normalize(x)
+
+    def extra_repr(self) -> str:
+        return f'kind={self.kind!r}'

@@ -7,6 +7,7 @@ Representations", NeurIPS 2020; behaviour of the official code UMBCvision/CompRe
     t = norm(T(x))   s = norm(S(x))          the same augmented view x for teacher and student
     p_T = softmax(t · Q_Tᵀ / τ)   p_S = softmax(s · Q_Sᵀ / τ)        τ = 0.04 for both
     L = KL(p_T || p_S), averaged over the batch; banks are read *before* the batch is enqueued
+    t: [N, D_t], s: [N, D_s], Q_T: [K, D_t], Q_S: [K, D_s], p_T, p_S: [N, K]
 
 * ``compress_2q``: two banks; the student bank is written by an EMA copy of the student (α = 0.999,
   parameters only; its BN uses batch statistics, no shuffle BN, as in the official code).
@@ -16,12 +17,30 @@ Representations", NeurIPS 2020; behaviour of the official code UMBCvision/CompRe
 
 The teacher feature is its pooled backbone output (no MoCo MLP head), as in CompRess. Banks start as
 uniform noise (``init='uniform'``, the official initialisation); ``bank_init='normal'`` is the option.
+
+Ablation switches (research/methods.md §7; every default is the official code's, so the three
+registered names differ only in their class defaults of ``student_bank`` and ``student_head``):
+
+* ``student_bank``: ``'ema'`` (2q) | ``'current'`` (2q without momentum) | ``'none'`` (1q: one shared
+  teacher bank, the student projected to D_t). None means the class default.
+* ``student_head``: ``'none'`` | ``'linear'`` | ``'mlp'`` (``Linear(D_s, mlp_hidden)-ReLU-Linear(·, D_t)``,
+  hidden D_s by default). Defaults: ``'none'`` for 2q (the loss sees the backbone feature) and
+  ``'linear'`` for 1q (its projection). With two banks a head maps D_s → D_t, the student bank
+  becomes [K, D_t] and the EMA key encoder covers backbone *and* head (keys = norm(h_k(f_k(x)))).
+  With one bank ``'none'`` is allowed only when D_s == D_t.
+* ``teacher_norm``: ``'l2'`` (official) | ``'bn_l2'`` (non-affine BatchNorm, batch statistics, then
+  L2) | ``'none'`` (raw teacher features, also what the teacher bank stores). The student side is
+  always L2-normalised.
+* ``teacher_temperature``: τ_T of the teacher softmax; None = ``temperature`` (the official single τ).
+* ``teacher_feature`` ('backbone' | 'head') and ``bank_size`` as before.
+The module names of the default configurations are unchanged (``projection`` is the 1q projection
+and, for 2q, the optional head; an Identity has no state-dict keys).
 """
 import torch
-from torch import nn
 
 from .base import Method
-from .common import FeatureQueue, ema_update, frozen_copy, l2_normalize
+from .common import FeatureNorm, FeatureQueue, check_choice, ema_update, frozen_copy, l2_normalize
+from .heads import build_head
 from .losses import compress_loss
 from .registry import METHODS
 
@@ -34,42 +53,60 @@ class _CompRessBase(Method):
     num_views = 1
     augmentation = 'compress'
     student_bank = 'ema'        # 'ema' | 'current' | 'none' (1q: anchors are the teacher's)
+    student_head = 'none'       # 'none' | 'linear' | 'mlp'
 
     def __init__(self, student, teacher=None, data_preprocessor=None, bank_size=128000,
-                 temperature=0.04, momentum=0.999, teacher_feature='backbone', bank_init='uniform'):
+                 temperature=0.04, momentum=0.999, teacher_feature='backbone', bank_init='uniform',
+                 student_bank=None, student_head=None, teacher_norm='l2', teacher_temperature=None,
+                 mlp_hidden=None):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
+        owner = type(self).__name__
+        self.student_bank = self.student_bank if student_bank is None else student_bank
+        self.student_head = self.student_head if student_head is None else student_head
+        check_choice(owner, 'student_bank', self.student_bank, ('ema', 'current', 'none'))
+        check_choice(owner, 'student_head', self.student_head, ('none', 'linear', 'mlp'))
+        check_choice(owner, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
         d_t = self.teacher_dim(teacher_feature)
         d_s = self.student.feat_dim
         self.teacher_feature = teacher_feature
         self.temperature, self.momentum = temperature, momentum
+        self.teacher_temperature = temperature if teacher_temperature is None else teacher_temperature
+        self.teacher_norm = FeatureNorm(teacher_norm, d_t)
+        # construction order (teacher bank, projection, student bank) keeps the seeded initialisation
+        # of the default configurations identical to the code before these switches existed
         self.teacher_bank = FeatureQueue(bank_size, d_t, init=bank_init)
-        if self.student_bank == 'none':
-            self.projection = nn.Linear(d_s, d_t)
-        else:
-            self.student_bank_q = FeatureQueue(bank_size, d_s, init=bank_init)
+        one_bank = self.student_bank == 'none'
+        # with one bank the student must live in the teacher's space; with two it may keep its own
+        self.projection = build_head(self.student_head, d_s, d_t, hidden=mlp_hidden, name='student_head',
+                                     match_dims=one_bank)
+        if not one_bank:
+            d_bank = d_s if self.student_head == 'none' else d_t
+            self.student_bank_q = FeatureQueue(bank_size, d_bank, init=bank_init)
         if self.student_bank == 'ema':
             self.key_student = frozen_copy(self.student)
+            self.key_projection = frozen_copy(self.projection)
         self._hparams = dict(bank_size=bank_size, temperature=temperature, teacher_feature=teacher_feature,
                              bank_init=bank_init, student_bank=self.student_bank,
-                             **({'momentum': momentum} if self.student_bank == 'ema' else {}))
+                             **({'momentum': momentum} if self.student_bank == 'ema' else {}),
+                             teacher_temperature=self.teacher_temperature, teacher_norm=teacher_norm,
+                             student_head=self.student_head,
+                             mlp_hidden=(mlp_hidden or d_s) if self.student_head == 'mlp' else None)
 
     def loss(self, batch):
         x = batch['views'][0]
-        t = l2_normalize(self.teacher_features(x)[self.teacher_feature])
-        s = self.student(x)
-        if self.student_bank == 'none':
-            s = l2_normalize(self.projection(s))
-            s_bank = self.teacher_bank.bank.clone()
-        else:
-            s = l2_normalize(s)
-            s_bank = self.student_bank_q.bank.clone()
-        loss = compress_loss(s, s_bank, t, self.teacher_bank.bank.clone(), self.temperature)
+        t = self.teacher_norm(self.teacher_features(x)[self.teacher_feature])
+        s = l2_normalize(self.projection(self.student(x)))
+        s_bank = self.teacher_bank if self.student_bank == 'none' else self.student_bank_q
+        loss = compress_loss(s, s_bank.bank.clone(), t, self.teacher_bank.bank.clone(), self.temperature,
+                             self.teacher_temperature)
         self.teacher_bank.enqueue(t)
         if self.student_bank == 'ema':
             with torch.no_grad():
-                self.student_bank_q.enqueue(l2_normalize(self.key_student(x)))
+                self.student_bank_q.enqueue(l2_normalize(self.key_projection(self.key_student(x))))
             # the official code updates the key encoder at the end of the forward pass
             ema_update(self.key_student, self.student, self.momentum)
+            if self.student_head != 'none':  # an Identity has no parameters to average
+                ema_update(self.key_projection, self.projection, self.momentum)
         elif self.student_bank == 'current':
             self.student_bank_q.enqueue(s.detach())
         return dict(loss_kl=loss)
@@ -79,15 +116,18 @@ class _CompRessBase(Method):
 class CompRess2q(_CompRessBase):
     description = 'CompRess, teacher + student banks, student bank written by an EMA key encoder'
     student_bank = 'ema'
+    student_head = 'none'
 
 
 @METHODS.register_module(name='compress_2q_nomom')
 class CompRess2qNoMomentum(_CompRessBase):
     description = 'CompRess, teacher + student banks, student bank written by the current student'
     student_bank = 'current'
+    student_head = 'none'
 
 
 @METHODS.register_module(name='compress_1q')
 class CompRess1q(_CompRessBase):
     description = 'CompRess, one teacher bank; student projected to the teacher dimension'
     student_bank = 'none'
+    student_head = 'linear'

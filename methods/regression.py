@@ -6,30 +6,32 @@ unverified (research/methods.md §1.6). The documented reference is SimReg (Nava
 Koohpayegani, Tejankar, Pirsiavash, BMVC 2021, same group, §3.4): student backbone + prediction
 head, loss = mean squared distance of the L2-normalised prediction and teacher feature (2 − 2 cos).
 
+    p = norm_S(h(S(x)))  [N, D_t]      t = norm_T(T(x))  [N, D_t]      L = mean_i ||p_i − t_i||²
+
 Choices (the most faithful reading, each an option):
 * teacher feature: pooled backbone (CompRess, SimReg); ``teacher_feature='head'`` for the projection.
 * head: ``'linear'`` (D_s → D_t, default: the simplest "student + projection" reading) or ``'mlp'``
   (SimReg's 4-layer MLP d→2d→d→2d→D_t with BN+ReLU after the 1st and 3rd Linear).
 * ``reg_bn``: a non-affine BatchNorm1d (batch statistics in training) on the teacher feature and on
   the student prediction, before the L2 normalisation and the MSE.
-"""
-from torch import nn
 
+Ablation switches (research/methods.md §7):
+* ``head``: ``'linear'`` | ``'mlp'`` (SimReg 4-layer) | ``'none'`` (the backbone feature; needs D_s == D_t).
+* ``teacher_norm`` / ``student_norm``: ``'l2'`` | ``'bn_l2'`` | ``'none'`` (methods.common.FeatureNorm),
+  each applied to its side before the squared distance; None = the class default (``reg``: 'l2'/'l2',
+  ``reg_bn``: 'bn_l2'/'bn_l2', i.e. exactly the two baselines). With both 'none' the loss is the plain
+  MSE of raw features (SimReg's ``--mse_nonorm``); ``feature_bn`` in the hparams says whether any BN is used.
+* ``teacher_feature`` ('backbone' | 'head') as before.
+The BatchNorms are ``teacher_norm.bn`` / ``student_norm.bn``; checkpoints written before these switches
+(``teacher_bn.*`` / ``student_bn.*``) are renamed on load.
+"""
 from .base import Method
-from .common import l2_normalize
+from .common import FeatureNorm, check_choice
+from .heads import build_head
 from .losses import normalized_mse
 from .registry import METHODS
 
-
-def _head(kind: str, d_s: int, d_t: int) -> nn.Module:
-    if kind == 'linear':
-        return nn.Linear(d_s, d_t)
-    if kind == 'mlp':
-        return nn.Sequential(nn.Linear(d_s, 2 * d_s), nn.BatchNorm1d(2 * d_s), nn.ReLU(inplace=True),
-                             nn.Linear(2 * d_s, d_s),
-                             nn.Linear(d_s, 2 * d_s), nn.BatchNorm1d(2 * d_s), nn.ReLU(inplace=True),
-                             nn.Linear(2 * d_s, d_t))
-    raise ValueError(f"regression head must be 'linear' or 'mlp', got {kind!r}")
+_OLD_BN_KEYS = {'teacher_bn.': 'teacher_norm.bn.', 'student_bn.': 'student_norm.bn.'}
 
 
 class _Regression(Method):
@@ -38,25 +40,40 @@ class _Regression(Method):
     needs_teacher = True
     num_views = 1
     augmentation = 'compress'
-    use_bn = False
+    feature_norm = 'l2'         # class default of teacher_norm and student_norm
 
-    def __init__(self, student, teacher=None, data_preprocessor=None, head='linear', teacher_feature='backbone'):
+    def __init__(self, student, teacher=None, data_preprocessor=None, head='linear', teacher_feature='backbone',
+                 teacher_norm=None, student_norm=None):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
+        owner = type(self).__name__
+        teacher_norm = self.feature_norm if teacher_norm is None else teacher_norm
+        student_norm = self.feature_norm if student_norm is None else student_norm
+        check_choice(owner, 'head', head, ('none', 'linear', 'mlp'))
+        check_choice(owner, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
+        check_choice(owner, 'student_norm', student_norm, FeatureNorm.KINDS)
         d_t = self.teacher_dim(teacher_feature)
-        self.head = _head(head, self.student.feat_dim, d_t)
+        self.head = build_head('mlp4' if head == 'mlp' else head, self.student.feat_dim, d_t, name='head')
         self.teacher_feature = teacher_feature
-        if self.use_bn:
-            self.teacher_bn = nn.BatchNorm1d(d_t, affine=False)
-            self.student_bn = nn.BatchNorm1d(d_t, affine=False)
-        self._hparams = dict(head=head, teacher_feature=teacher_feature, feature_bn=self.use_bn)
+        self.teacher_norm = FeatureNorm(teacher_norm, d_t)
+        self.student_norm = FeatureNorm(student_norm, d_t)
+        self.register_load_state_dict_pre_hook(self._rename_old_bn_keys)
+        self._hparams = dict(head=head, teacher_feature=teacher_feature,
+                             feature_bn='bn_l2' in (teacher_norm, student_norm),
+                             teacher_norm=teacher_norm, student_norm=student_norm)
+
+    @staticmethod
+    def _rename_old_bn_keys(module, state_dict, prefix, *args):
+        """Map the pre-switch ``reg_bn`` keys (``teacher_bn.running_mean`` …) onto the FeatureNorm modules."""
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            for old, new in _OLD_BN_KEYS.items():
+                if key.startswith(prefix + old):
+                    state_dict[prefix + new + key[len(prefix + old):]] = state_dict.pop(key)
 
     def loss(self, batch):
         x = batch['views'][0]
-        t = self.teacher_features(x)[self.teacher_feature]
-        p = self.head(self.student(x))
-        if self.use_bn:
-            t, p = self.teacher_bn(t), self.student_bn(p)
-        return dict(loss_reg=normalized_mse(l2_normalize(p), l2_normalize(t)))
+        t = self.teacher_norm(self.teacher_features(x)[self.teacher_feature])
+        p = self.student_norm(self.head(self.student(x)))
+        return dict(loss_reg=normalized_mse(p, t))
 
 
 @METHODS.register_module(name='reg')
@@ -67,4 +84,4 @@ class Regression(_Regression):
 @METHODS.register_module(name='reg_bn')
 class RegressionBN(_Regression):
     description = 'Regression with (non-affine) BatchNorm on teacher and student features before the MSE'
-    use_bn = True
+    feature_norm = 'bn_l2'

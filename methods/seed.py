@@ -11,10 +11,21 @@ ICLR 2021; behaviour of the official code jacobswan1/SEED (research/methods.md �
 (research §2.1). The queue starts as random unit vectors, as in the official code; unlike it, any
 batch size works (no ``K % batch == 0`` assert). ``teacher_feature='backbone'`` distils the pooled
 backbone feature instead (for teachers without a released projection head, e.g. converted BYOL).
+Shapes: s, t: [N, D_t]; queue Q: [K, D_t]; logits [N, 1 + K].
+
+Ablation switches (research/methods.md §7; defaults are the official code's):
+
+* ``student_head``: ``'mlp'`` (official ``Linear(d, mlp_hidden)-ReLU-Linear(mlp_hidden, D_t)``,
+  ``mlp_hidden`` = d by default; the third-party 2048 variant is ``mlp_hidden=2048``) | ``'linear'``
+  (``Linear(d, D_t)``) | ``'none'`` (the backbone feature itself; needs d == D_t).
+* ``teacher_norm``: ``'l2'`` (official) | ``'bn_l2'`` (non-affine BatchNorm, batch statistics, then
+  L2) | ``'none'`` (raw teacher features, also what the queue stores; the self column then holds
+  ||t||² instead of 1). The student side is always L2-normalised.
+* ``student_temperature`` / ``teacher_temperature``, ``teacher_feature`` and ``queue_size`` as before.
 """
 from .base import Method
-from .common import FeatureQueue, l2_normalize
-from .heads import mlp_head
+from .common import FeatureNorm, FeatureQueue, check_choice, l2_normalize
+from .heads import build_head
 from .losses import seed_loss
 from .registry import METHODS
 
@@ -28,21 +39,26 @@ class SEED(Method):
     augmentation = 'mocov2'
 
     def __init__(self, student, teacher=None, data_preprocessor=None, queue_size=65536, student_temperature=0.2,
-                 teacher_temperature=1e-4, teacher_feature='head', mlp_hidden=None):
+                 teacher_temperature=1e-4, teacher_feature='head', mlp_hidden=None, student_head='mlp',
+                 teacher_norm='l2'):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
+        check_choice(type(self).__name__, 'student_head', student_head, ('none', 'linear', 'mlp'))
+        check_choice(type(self).__name__, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
         d_t = self.teacher_dim(teacher_feature)
         d = self.student.feat_dim
-        self.head = mlp_head(d, mlp_hidden or d, d_t)
+        self.head = build_head(student_head, d, d_t, hidden=mlp_hidden, name='student_head')
         self.queue = FeatureQueue(queue_size, d_t, init='normal')
+        self.teacher_norm = FeatureNorm(teacher_norm, d_t)
         self.teacher_feature = teacher_feature
         self.student_temperature, self.teacher_temperature = student_temperature, teacher_temperature
         self._hparams = dict(queue_size=queue_size, student_temperature=student_temperature,
                              teacher_temperature=teacher_temperature, teacher_feature=teacher_feature,
-                             mlp_hidden=mlp_hidden or d)
+                             mlp_hidden=(mlp_hidden or d) if student_head == 'mlp' else None,
+                             student_head=student_head, teacher_norm=teacher_norm)
 
     def loss(self, batch):
         x = batch['views'][0]
-        t = l2_normalize(self.teacher_features(x)[self.teacher_feature])
+        t = self.teacher_norm(self.teacher_features(x)[self.teacher_feature])
         s = l2_normalize(self.head(self.student(x)))
         loss = seed_loss(s, t, self.queue.bank.clone(), self.student_temperature, self.teacher_temperature)
         self.queue.enqueue(t)

@@ -32,3 +32,18 @@ def tiny_teacher():
     torch.manual_seed(0)
     backbone = build_backbone('resnet18', width=0.125)
     return Teacher(backbone, mlp_head(backbone.feat_dim, backbone.feat_dim, 16), name='tiny')
+
+
+def prepare_context(teacher, n=8, seed=0):
+    """A `PrepareContext` over ``n`` fake training samples (random teacher features, no disk cache),
+    for building methods outside the harness the way `tools/bench.py` does."""
+    import torch
+
+    from methods.base import PrepareContext
+
+    def features(name):
+        g = torch.Generator().manual_seed(seed)
+        return torch.randn(n, teacher.feat_dims[name], generator=g)
+
+    return PrepareContext(num_samples=n, teacher=teacher, teacher_features=features,
+                          cached=lambda name, key, compute: compute(), seed=seed, log=lambda msg: None)

@@ -9,14 +9,19 @@ from benchmarks.bench import main
 from methods.backbones import build_backbone
 from tests.test_data import TINY, write_imagefolder
 
-TINY_OPTS = [
+BASE_OPTS = [
     'data.train_per_class=20', 'data.val_per_class=8', 'data.image_size=32',
     'budget.epochs=1', 'budget.batch_size=32', 'budget.log_interval=2',
     'teacher.train.epochs=1', 'teacher.train.batch_size=32', 'teacher.arch.width=0.125',
     'student.width=0.125', 'evals.knn.weighted_k=50',
+]
+TINY_OPTS = BASE_OPTS + [
     'method_cfgs.moco_v2.queue_size=64', 'method_cfgs.compress_2q.bank_size=64',
     'method_cfgs.compress_2q_nomom.bank_size=64', 'method_cfgs.compress_1q.bank_size=64',
 ]
+# for runs of the other methods (--cfg-options may only name keys of the methods being run)
+NEW_METHOD_OPTS = ['method_cfgs.crd.num_negatives=16', 'method_cfgs.cc.num_clusters=4',
+                   'method_cfgs.slimclr.queue_size=64']
 METRICS = ('knn1_top1', 'knn20_top1', 'knn50w_top1', 'knn50w_top5', 'params_m', 'gmacs', 'gmacs_224')
 
 
@@ -89,7 +94,8 @@ def test_imagefolder_data_root(tmp_path, cache_dir):
     (['--data-root', '/definitely/not/here'], 'not a directory'),
     (['--teacher', '/definitely/not/here.pth'], 'does not exist'),
     (['--config', 'no_such_suite'], 'unknown suite'),
-    (['--cfg-options', 'method_cfgs.compress_2q.bank_size=100000'], 'larger than the training set'),
+    (['--cfg-options', 'method_cfgs.compress_2q.bank_size=100000'], 'too large for the training set'),
+    (['--methods', 'crd', '--cfg-options', 'method_cfgs.crd.num_negatives=5000'], 'at most 4999'),
     (['--cfg-options', 'student.arch=resnet7'], 'not a known backbone'),
 ])
 def test_bad_input_fails_fast_with_a_clear_message(args, message, tmp_path, capsys):
@@ -103,6 +109,31 @@ def test_bad_input_fails_fast_with_a_clear_message(args, message, tmp_path, caps
 def test_list_prints_every_method(capsys):
     assert main(['--list']) == 0
     out = capsys.readouterr().out
-    for name in ('moco_v2', 'compress_2q', 'compress_2q_nomom', 'compress_1q'):
+    for name in ('moco_v2', 'moco_v3', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc', 'reg',
+                 'reg_bn', 'seed', 'slimclr'):
         assert name in out
     assert 'NeurIPS 2020' in out
+
+
+def test_methods_with_a_prepare_step_run_end_to_end(tmp_path, cache_dir):
+    args = ['--methods', 'crd,cc,moco_v3,slimclr', '--cfg-options', *BASE_OPTS, *NEW_METHOD_OPTS]
+    assert main(['--work-dir', str(tmp_path / 'a'), *args]) == 0
+    rows = {r['method']: r for r in json.loads((tmp_path / 'a' / 'rows.json').read_text())}
+    assert rows['cc']['hparams']['num_clusters'] == 4 and rows['cc']['prepare_time_s'] > 0
+    assert rows['crd']['hparams']['memory_size'] == 200 and rows['moco_v3']['teacher'] == 'none'
+    for name in ('crd', 'cc', 'moco_v3'):
+        assert rows[name]['status'] == 'ok' and rows[name]['method_type'] == name
+    # one SlimCLR training, one row and one plain exported backbone per width
+    slim = [rows[f'slimclr w{w}'] for w in ('1', '0.75', '0.5', '0.25')]
+    assert all(r['shared_training'] and r['train_time_s'] == slim[0]['train_time_s'] for r in slim)
+    assert [r['params_m'] for r in slim] == sorted((r['params_m'] for r in slim), reverse=True)
+    spec = json.loads((tmp_path / 'a' / 'slimclr' / 'backbone_w0.25.json').read_text())
+    assert spec == dict(arch='resnet18', width=0.125, small_input=False)
+    build_backbone(**spec).load_state_dict(torch.load(tmp_path / 'a' / 'slimclr' / 'backbone_w0.25.pth',
+                                                      weights_only=True), strict=True)
+    # the clustering is cached: the second run reuses it and reproduces the row
+    assert main(['--work-dir', str(tmp_path / 'b'), '--methods', 'cc', '--cfg-options', *BASE_OPTS,
+                 'method_cfgs.cc.num_clusters=4']) == 0
+    again = {r['method']: r for r in json.loads((tmp_path / 'b' / 'rows.json').read_text())}
+    assert again['cc']['knn20_top1'] == rows['cc']['knn20_top1']
+    assert again['cc']['prepare_time_s'] < rows['cc']['prepare_time_s']

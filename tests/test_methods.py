@@ -1,5 +1,6 @@
 """Every registered method, a few CPU steps each (parametrized over the registry itself)."""
 import copy
+import io
 
 import pytest
 import torch
@@ -7,9 +8,11 @@ from mmengine.optim import OptimWrapper
 
 from benchmarks.runner import build_method
 from methods import METHODS, get_method, list_methods
+from methods.backbones import build_backbone
+from tests.conftest import prepare_context
 
 STUDENT = dict(arch='resnet18', width=0.125, small_input=False)
-SMALL_HPARAMS = dict(queue_size=32, bank_size=32)
+SMALL_HPARAMS = dict(queue_size=32, bank_size=32, num_negatives=4, num_clusters=3)
 
 
 def _batch(n_views, n=8, size=32, seed=0):
@@ -24,7 +27,9 @@ def _make(name, teacher):
     params = inspect.signature(cls.__init__).parameters
     hp = {k: v for k, v in SMALL_HPARAMS.items() if k in params}
     torch.manual_seed(0)
-    return build_method(name, hp, STUDENT, teacher if cls.needs_teacher else None)
+    teacher = teacher if cls.needs_teacher else None
+    prepared = cls.prepare(prepare_context(teacher), hp)
+    return build_method(name, hp, STUDENT, teacher, prepared=prepared)
 
 
 def test_registry_lists_the_first_methods():
@@ -65,6 +70,18 @@ def test_method_trains_a_few_steps(name, tiny_teacher):
     assert changed, 'student parameters did not change'
     feats = method.student_backbone()(torch.randn(2, 3, 32, 32))
     assert feats.shape == (2, method.student_backbone().feat_dim)
+    # resume path: a checkpoint of the whole method reloads under weights_only=True into a fresh build
+    buf = io.BytesIO()
+    torch.save(method.state_dict(), buf)
+    buf.seek(0)
+    state = torch.load(buf, weights_only=True)
+    fresh = _make(name, tiny_teacher)
+    fresh.load_state_dict(state, strict=True)
+    for k, v in fresh.state_dict().items():
+        assert torch.equal(v, state[k]), f'{k} did not round-trip'
+    for label, backbone in method.student_backbones().items():
+        rebuilt = build_backbone(**backbone.spec())
+        rebuilt.load_state_dict(backbone.state_dict(), strict=True)
 
 
 @pytest.mark.parametrize('name', ['compress_2q', 'compress_2q_nomom'])

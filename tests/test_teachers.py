@@ -61,3 +61,16 @@ def test_missing_file_and_unsafe_pickle(tmp_path):
     (tmp_path / 'garbage.pth').write_bytes(b'not a checkpoint')
     with pytest.raises(TeacherError, match='not a readable'):
         load_teacher(tmp_path / 'garbage.pth', ARCH)
+
+
+def test_moco_v3_projector_head_round_trips(tmp_path):
+    from methods.moco_v3 import mocov3_projector
+    torch.manual_seed(0)
+    backbone = build_backbone('resnet18', width=0.125)
+    head = mocov3_projector(backbone.feat_dim, 32, 16).eval()
+    save_teacher(tmp_path / 't.pth', backbone, head, dict(name='v3'))
+    teacher = load_teacher(tmp_path / 't.pth')
+    assert teacher.feat_dims == {'backbone': backbone.feat_dim, 'head': 16}
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(teacher(x)['head'], head(backbone.eval()(x)), atol=1e-6)

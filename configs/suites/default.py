@@ -7,7 +7,9 @@ _base_ = [
     '../_base_/evals/default.py',
 ]
 suite = 'default'
-methods = ['moco_v2', 'compress_2q', 'compress_2q_nomom', 'compress_1q']
+# every registered method (`--methods all` runs the same list); the two from-scratch baselines first
+methods = ['moco_v2', 'moco_v3', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc', 'reg', 'reg_bn',
+           'seed', 'slimclr']
 # A 16x compression: with x0.25 students (0.70 M params) the CompRess students matched this short-trained
 # teacher (20-NN 33.9 / 34.0 vs 33.6), so the benchmark could not tell distillation quality apart.
 student = dict(arch='resnet18', width=0.125, small_input=False)
@@ -16,8 +18,13 @@ student = dict(arch='resnet18', width=0.125, small_input=False)
 # (10 epochs = 780 steps: at 0.999 the key encoder would still be 46 % its random initialisation).
 method_cfgs = dict(
     moco_v2=dict(queue_size=2048, momentum=0.99),
+    moco_v3=dict(momentum=0.99),      # the official value (cosine ramp to 1)
     compress_2q=dict(bank_size=2048, momentum=0.99),
     compress_2q_nomom=dict(bank_size=2048),
     compress_1q=dict(bank_size=2048),
+    crd=dict(num_negatives=4096),     # 16,384 > 5,000 images; the memory itself is one row per image
+    cc=dict(num_clusters=None),       # round(5,000 / 80) = 62 clusters (methods/cluster.py)
     seed=dict(queue_size=2048),
+    # widths [1, .75, .5, .25] of a x0.5 network: the w0.25 row is the suite's x0.125 student
+    slimclr=dict(queue_size=2048, momentum=0.99),
 )

@@ -1,0 +1,83 @@
+"""The harness side of ``Method.prepare``: teacher features of the training set and a result cache.
+
+A method's data-dependent setup (cluster classification's k-means, CRD's memory size) gets a
+`methods.base.PrepareContext` built here. Teacher features are extracted once per run and feature
+(centre view, dataset order) and shared by every method that asks; cached results are keyed by what
+they depend on — the method's own key plus the data section, the image size and a fingerprint of
+the teacher's weights — and stored as tensor-only files that load with ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from methods.base import PrepareContext
+
+from .evals.features import extract_features
+from .synthetic import default_cache_dir
+
+
+def teacher_fingerprint(teacher) -> str:
+    """sha1 over the teacher's tensors (names, shapes, bytes): identifies the weights, not the file."""
+    if teacher is None:
+        return 'none'
+    h = hashlib.sha1()
+    for name, t in sorted(teacher.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+    return h.hexdigest()[:16]
+
+
+class _FeatureOf(torch.nn.Module):
+    def __init__(self, teacher, feature: str):
+        super().__init__()
+        object.__setattr__(self, 'teacher', teacher)
+        self.feature = feature
+
+    def forward(self, x):
+        out = self.teacher(x)[self.feature]
+        if out is None:
+            raise ValueError(f'the teacher has no {self.feature!r} output')
+        return out
+
+
+def build_prepare_context(train_set, teacher, data_cfg: dict, seed: int, device, log=print,
+                          cache_dir=None, batch_size: int = 256) -> PrepareContext:
+    root = Path(cache_dir or default_cache_dir()) / 'prepared'
+    features: dict[str, torch.Tensor] = {}
+    fingerprint = {}
+
+    def teacher_features(feature: str) -> torch.Tensor:
+        if teacher is None:
+            raise ValueError('this method asked for teacher features, but the run has no teacher')
+        if feature not in features:
+            f, _ = extract_features(_FeatureOf(teacher, feature), train_set, batch_size, device,
+                                    desc=f'teacher {feature} features')
+            features[feature] = torch.from_numpy(f)
+        return features[feature]
+
+    def cached(name: str, key: dict, compute):
+        if 'teacher' not in fingerprint:
+            fingerprint['teacher'] = teacher_fingerprint(teacher)
+        full = dict(key=key, data=data_cfg, image_size=train_set.image_size, n=len(train_set),
+                    teacher=fingerprint['teacher'])
+        digest = hashlib.sha1(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        path = root / name / f'{digest}.pt'
+        if path.is_file():
+            log(f'{name}: reusing {path}')
+            return torch.load(path, map_location='cpu', weights_only=True)
+        out = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f'.{os.getpid()}.tmp')
+        torch.save(out, tmp)
+        os.replace(tmp, path)  # atomic: a crash never leaves a half-written result to be reused
+        (path.with_suffix('.json')).write_text(json.dumps(full, indent=1, sort_keys=True, default=str))
+        return out
+
+    return PrepareContext(num_samples=len(train_set), teacher=teacher, teacher_features=teacher_features,
+                          cached=cached, seed=seed, device=device, log=log)
