@@ -49,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=None, help="training seed (default: the suite's seed)")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                    help='override config keys, mmengine style (e.g. budget.epochs=2 method_cfgs.compress_2q.temperature=0.02)')
+    p.add_argument('--suites', default=None, metavar='LIST',
+                   help='comma-separated evaluations: knn,linear,retrieval,ca,flops,latency '
+                        "(default: the config's evals.suites)")
     p.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
     return p.parse_args(argv)
 
@@ -117,9 +120,36 @@ def validate_inputs(cfg) -> None:
                 raise ConfigError(f'method_cfgs.{name}.{key}={hp[key]} is too large for the training set ({n_train} '
                                   f'images): {why}. Set it to at most {limit} with --cfg-options '
                                   f'method_cfgs.{name}.{key}=N.')
+    validate_evals(cfg)
     if cfg.teacher.checkpoint and not Path(cfg.teacher.checkpoint).is_file():
         raise ConfigError(f'--teacher {cfg.teacher.checkpoint} does not exist. Pass an existing checkpoint, or '
                           f'leave --teacher out to train and cache a MoCo v2 teacher on the suite data.')
+
+
+def validate_evals(cfg) -> None:
+    """Evaluation names and the retrieval dataset path (pure checks, no torch)."""
+    from .evaluate import parse_suites
+    try:
+        cfg.evals.suites = parse_suites(cfg.evals.get('suites', ['knn', 'flops']))
+    except ValueError as exc:
+        raise ConfigError(f'{exc} Pass them with --suites or evals.suites.') from None
+    ret = cfg.evals.get('retrieval', {})
+    kinds = ('val_split', 'cub200', 'cars196', 'imagefolder')
+    if 'retrieval' in cfg.evals.suites and ret.get('dataset', 'val_split') != 'val_split':
+        if ret['dataset'] not in kinds:
+            raise ConfigError(f"evals.retrieval.dataset={ret['dataset']!r} is not one of {', '.join(kinds)}.")
+        if not ret.get('root') or not Path(ret['root']).is_dir():
+            raise ConfigError(f"evals.retrieval.root={ret.get('root')!r} is not a directory; pass the "
+                              f"{ret['dataset']} folder with --cfg-options evals.retrieval.root=DIR.")
+
+
+def build_retrieval_set(cfg, image_size: int):
+    """The external retrieval test set of ``evals.retrieval`` (None = the suite's val split)."""
+    ret = cfg.evals.get('retrieval', {})
+    if 'retrieval' not in cfg.evals.suites or ret.get('dataset', 'val_split') == 'val_split':
+        return None
+    from .retrieval_data import build_retrieval_dataset
+    return build_retrieval_dataset(ret['dataset'], ret['root'], ret.get('image_size') or image_size, cfg.seed)
 
 
 def _student_name(spec: dict) -> str:
@@ -139,7 +169,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     from methods import get_method
 
     from .data import build_datasets
-    from .evaluate import evaluate_backbone, knn_protocol_name
+    from .evaluate import evaluate_backbone, protocol_caption
     from .leaderboard import metric_columns, write_leaderboard
     from .prepare import build_prepare_context
     from .provenance import device_name, git_commit, versions
@@ -152,11 +182,17 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     torch.manual_seed(cfg.seed)
     train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
     image_size = train_set.image_size
+    retrieval_set = build_retrieval_set(cfg, image_size)  # before training: a bad path fails now
+    evals = cfg.evals.to_dict()
+
+    def evaluate(backbone, name):
+        return evaluate_backbone(backbone, train_set, val_set, evals, image_size, device, name,
+                                 retrieval_set=retrieval_set, seed=cfg.seed)
     common = dict(seed=cfg.seed, image_size=image_size, device=device_name(device), git_commit=git_commit(),
                   versions=versions())
     budget = cfg.budget.to_dict()
     rows = []
-    caption = (f"**{cfg.get('suite', 'custom')}** suite — {knn_protocol_name(cfg.evals.knn)}. Data: "
+    caption = (f"**{cfg.get('suite', 'custom')}** suite — {protocol_caption(evals)}. Data: "
                f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
                f"({len(train_set)} train / {len(val_set)} val, {image_size} px). Budget: {budget['epochs']} epochs, "
                f"batch {budget['batch_size']}, {budget['optimizer']['type']} lr {budget['optimizer']['lr']}, "
@@ -170,7 +206,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     if any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
         teacher, teacher_time = obtain_teacher(cfg, train_set, log=log)
         log(f'teacher: {teacher.name} ({teacher.source})')
-        metrics = evaluate_backbone(teacher.backbone, train_set, val_set, cfg.evals, image_size, device, 'teacher')
+        metrics = evaluate(teacher.backbone, 'teacher')
         # cost of making the teacher (recorded in the teacher file when it was trained, also when cached)
         rows.append(dict(kind='teacher', method='teacher', student=_student_name(teacher.backbone.spec()),
                          teacher=teacher.name, status='ok', teacher_time_s=teacher_time,
@@ -196,7 +232,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
             suffix = f'_{label}' if label else ''
             torch.save(backbone.state_dict(), work_dir / name / f'backbone{suffix}.pth')
             _write_json(work_dir / name / f'backbone{suffix}.json', backbone.spec())
-            metrics = evaluate_backbone(backbone, train_set, val_set, cfg.evals, image_size, device, row_name)
+            metrics = evaluate(backbone, row_name)
             # several students from one training (SlimCLR widths) share that training's cost
             row = dict(kind='method', method=row_name, method_type=method_cfg['type'],
                        student=_student_name(backbone.spec()),
@@ -208,11 +244,11 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
             rows.append(row)
             flush()
             knn = '  '.join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics]) if 'top5' not in f)
-            log(f"[{row_name}] done in {result.wall_time_s + prepare_time:.0f}s: {knn}  params "
-                f"{metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}")
+            cost = f"  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}" if 'params_m' in metrics else ''
+            log(f"[{row_name}] done in {result.wall_time_s + prepare_time:.0f}s: {knn}{cost}")
 
     if cfg.evals.get('raw_pixel_floor', True):
-        metrics = evaluate_backbone(None, train_set, val_set, cfg.evals, image_size, device, 'raw pixels')
+        metrics = evaluate(None, 'raw pixels')
         rows.append(dict(kind='floor', method='raw pixels', student='–', teacher='none', status='ok',
                          **metrics, **common))
     flush()
@@ -228,6 +264,8 @@ def main(argv=None) -> int:
         methods = _parse_methods(args.methods)
         cfg = resolve(args.config, methods=methods, options=args.cfg_options, seed=args.seed,
                       data_root=args.data_root, teacher=args.teacher)
+        if args.suites is not None:
+            cfg.evals.suites = args.suites
         if args.print_config:
             print(cfg.pretty_text)
             return 0

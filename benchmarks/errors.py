@@ -14,3 +14,7 @@ class DataError(ValueError):
 
 class TeacherError(ValueError):
     """A teacher checkpoint that cannot be used."""
+
+
+class CheckpointError(ValueError):
+    """A backbone checkpoint (to evaluate) that cannot be used."""

@@ -34,20 +34,54 @@ COST_COLUMNS = [
     ('train_time_s', 'Train (s)', '.0f'),
 ]
 _KNN = re.compile(r'^knn(\d+)(w?)_top([15])$')
+_RECALL = re.compile(r'^retrieval_r(\d+)$')
+_LATENCY = re.compile(r'^latency_b(\d+)_ms$')
+_THROUGHPUT = re.compile(r'^throughput_b(\d+)$')
 
 
-def metric_columns(rows) -> list:
+def knn_columns(rows, top5: bool = True) -> list:
     """kNN columns present in ``rows``: majority-vote k ascending, then weighted k (top-1, top-5)."""
     found = {m.groups() for r in rows for m in [_KNN.match(k) for k in r] if m}
     cols = []
     for k, weighted, top in sorted(found, key=lambda g: (g[1] == 'w', int(g[0]), g[2])):
+        if top == '5' and not top5:
+            continue
         header = f'{k}-NN' + (' w' if weighted else '') + (' top-5' if top == '5' else '')
         cols.append((f'knn{k}{weighted}_top{top}', header, '.1f'))
     return cols
 
 
+def _numbered(rows, pattern, header, fmt) -> list:
+    found = sorted({int(m.group(1)) for r in rows for m in [pattern.match(k) for k in r] if m})
+    return [(pattern.pattern.strip('^$').replace('(\\d+)', str(n)), header.format(n), fmt) for n in found]
+
+
+def metric_columns(rows, top5: bool = True) -> list:
+    """Accuracy / retrieval columns present in ``rows``, in reading order: kNN, linear, Recall@K, CA."""
+    cols = knn_columns(rows, top5)
+    present = {k for r in rows for k in r}
+    if 'linear_top1' in present:
+        cols.append(('linear_top1', 'Linear', '.1f'))
+        if top5:
+            cols.append(('linear_top5', 'Linear top-5', '.1f'))
+    cols += _numbered(rows, _RECALL, 'R@{}', '.1f')
+    if 'ca_top1' in present:
+        cols.append(('ca_top1', 'CA', '.1f'))
+    return cols
+
+
+def cost_columns(rows) -> list:
+    """Cost columns present in ``rows``: params, GMACs, latency, throughput, images seen, train time."""
+    present = {k for r in rows for k in r}
+    cols = [c for c in COST_COLUMNS[:3] if c[0] in present]
+    cols += _numbered(rows, _LATENCY, 'ms @b{}', '.2f')
+    cols += _numbered(rows, _THROUGHPUT, 'img/s @b{}', ',.0f')
+    return cols + COST_COLUMNS[3:]
+
+
 def table_columns(rows) -> list:
-    return HEAD_COLUMNS + metric_columns(rows) + COST_COLUMNS
+    """The markdown table's columns (top-5 numbers stay in the CSV/JSON)."""
+    return HEAD_COLUMNS + metric_columns(rows, top5=False) + cost_columns(rows)
 
 KIND_ORDER = {'teacher': 0, 'method': 1, 'floor': 2}
 
@@ -95,7 +129,8 @@ def write_leaderboard(rows, out_dir, caption: str = '') -> str:
     _atomic_write(out_dir / 'leaderboard.md', md)
     _atomic_write(out_dir / 'leaderboard.json', json.dumps(dict(caption=caption, rows=rows), indent=1, default=str))
     buf = io.StringIO()
-    fields = ROW_FIELDS[:6] + [f for f, _, _ in metric_columns(rows)] + ROW_FIELDS[6:]
+    extra = [f for f, _, _ in metric_columns(rows) + cost_columns(rows) if f not in ROW_FIELDS]
+    fields = ROW_FIELDS[:6] + extra + ROW_FIELDS[6:]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction='ignore')
     writer.writeheader()
     for r in rows:

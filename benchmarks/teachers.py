@@ -107,15 +107,16 @@ def safe_load(path) -> object:
         raise TeacherError(f'{path} is not a readable PyTorch checkpoint: {exc}') from exc
 
 
-def _check_keys(model: nn.Module, state: dict, what: str, path) -> None:
+def _check_keys(model: nn.Module, state: dict, what: str, path, error=TeacherError,
+                hint: str = 'teacher.arch/width/small_input in the config') -> None:
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         miss, unexp = result.missing_keys, result.unexpected_keys
-        raise TeacherError(
+        raise error(
             f'{path}: the {what} keys do not match the expected architecture '
             f'({len(miss)} missing, e.g. {miss[:5]}; {len(unexp)} unexpected, e.g. {unexp[:5]}). '
-            f'Check the teacher architecture (teacher.arch/width/small_input in the config) and the '
-            f'checkpoint prefix; a mismatched teacher would silently distil random features.')
+            f'Check the architecture ({hint}) and the checkpoint prefix; a mismatched network would '
+            f'silently produce random features.')
 
 
 def _state_dict_of(obj) -> dict:
@@ -148,11 +149,20 @@ def load_teacher(path, arch: dict | None = None) -> Teacher:
         return Teacher(backbone, head, name=meta.get('name', 'teacher'), source=str(path), meta=meta)
     if arch is None:
         raise TeacherError(f'{path} is a plain state dict; say which architecture it holds with teacher.arch.')
+    backbone = backbone_from_state(obj, arch, path)
+    return Teacher(backbone, None, name=f"{arch['arch']} ({Path(path).name})", source=str(path))
+
+
+def backbone_from_state(obj, arch: dict, path, error=TeacherError,
+                        hint: str = 'teacher.arch/width/small_input in the config') -> nn.Module:
+    """A backbone of ``arch`` from a plain (torchvision-named) state dict, optionally under
+    ``state_dict``/``model`` and/or with a ``module.`` prefix; ``fc.*``/``classifier.*`` are dropped and
+    every other key must match exactly."""
     state = _state_dict_of(obj)
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise TeacherError(f'{path} does not contain a state dict of tensors.')
+    if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
+        raise error(f'{path} does not contain a state dict of tensors.')
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     state = {k: v for k, v in state.items() if not k.startswith(('fc.', 'classifier.'))}
     backbone = build_backbone(**arch)
-    _check_keys(backbone, state, 'backbone', path)
-    return Teacher(backbone, None, name=f"{arch['arch']} ({Path(path).name})", source=str(path))
+    _check_keys(backbone, state, 'backbone', path, error, hint)
+    return backbone

@@ -96,12 +96,13 @@ class SlimCLR(Method):
 
     @contextmanager
     def _at_width(self, w):
+        previous = self.student.active_width
         with self.student.at_width(w):
             set_width_index(self.head, self.student.width_index(w))
             try:
                 yield
-            finally:
-                set_width_index(self.head, self.student.width_index(self.student.active_width))
+            finally:  # the head follows the backbone back to the width it had before
+                set_width_index(self.head, self.student.width_index(previous))
 
     def embed(self, x, w=1.0):
         """Query embedding of the width-``w`` sub-network: norm(head^w(f^w(x))), [N, dim]."""

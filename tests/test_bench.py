@@ -9,11 +9,14 @@ from benchmarks.bench import main
 from methods.backbones import build_backbone
 from tests.test_data import TINY, write_imagefolder
 
+# every evaluation, at a test-sized cost (probe epochs ×0.1, 0.1 s of timing, one k-means start)
+FAST_EVALS = ['evals.linear.epochs_scale=0.1', 'evals.latency.max_time_s=0.1', 'evals.ca.nredo=1']
 BASE_OPTS = [
     'data.train_per_class=20', 'data.val_per_class=8', 'data.image_size=32',
     'budget.epochs=1', 'budget.batch_size=32', 'budget.log_interval=2',
     'teacher.train.epochs=1', 'teacher.train.batch_size=32', 'teacher.arch.width=0.125',
     'student.width=0.125', 'evals.knn.weighted_k=50',
+    *FAST_EVALS,
 ]
 TINY_OPTS = BASE_OPTS + [
     'method_cfgs.moco_v2.queue_size=64', 'method_cfgs.compress_2q.bank_size=64',
@@ -22,7 +25,8 @@ TINY_OPTS = BASE_OPTS + [
 # for runs of the other methods (--cfg-options may only name keys of the methods being run)
 NEW_METHOD_OPTS = ['method_cfgs.crd.num_negatives=16', 'method_cfgs.cc.num_clusters=4',
                    'method_cfgs.slimclr.queue_size=64']
-METRICS = ('knn1_top1', 'knn20_top1', 'knn50w_top1', 'knn50w_top5', 'params_m', 'gmacs', 'gmacs_224')
+METRICS = ('knn1_top1', 'knn20_top1', 'knn50w_top1', 'knn50w_top5', 'linear_top1', 'linear_top5', 'retrieval_r1',
+           'retrieval_r2', 'retrieval_r4', 'retrieval_r8', 'ca_top1', 'params_m', 'gmacs', 'gmacs_224')
 
 
 FIRST_METHODS = 'moco_v2,compress_2q,compress_2q_nomom,compress_1q'
@@ -46,8 +50,10 @@ def test_end_to_end_writes_leaderboard(first_run):
     assert [r['method'] for r in rows if r['kind'] == 'method'] == ['moco_v2', 'compress_2q', 'compress_2q_nomom',
                                                                     'compress_1q']
     for r in rows:
-        for m in METRICS[:4]:
-            assert 0.0 <= r[m] <= 100.0
+        for m in METRICS[:11]:
+            assert 0.0 <= r[m] <= 100.0, m
+        if r['kind'] != 'floor':
+            assert r['latency_b1_ms'] > 0 and r['latency_b64_ms'] > 0 and r['throughput_b64'] > 0
         if r['kind'] != 'floor':
             assert r['params_m'] > 0 and r['gmacs'] > 0 and r['gmacs_224'] > r['gmacs']
         if r['kind'] == 'method':
@@ -57,6 +63,8 @@ def test_end_to_end_writes_leaderboard(first_run):
         assert (first_run / f'leaderboard.{ext}').stat().st_size > 0
     md = (first_run / 'leaderboard.md').read_text()
     assert 'majority vote' in md and 'compress_2q' in md and 'raw pixels' in md
+    for header in ('Linear', 'R@1', 'R@8', 'CA', 'ms @b1', 'img/s @b64'):
+        assert header in md, header
     assert (first_run / 'config.py').exists()
 
 
@@ -83,12 +91,16 @@ def test_imagefolder_data_root(tmp_path, cache_dir):
     root = write_imagefolder(tmp_path / 'folder', spec=TINY)
     opts = ['budget.epochs=1', 'budget.batch_size=8', 'data.image_size=32', 'teacher.train.epochs=1',
             'teacher.train.batch_size=8', 'teacher.arch.width=0.125', 'student.width=0.125',
-            'evals.knn.weighted_k=10', 'evals.knn.majority_ks=[1,5]', 'method_cfgs.compress_2q.bank_size=16']
+            'evals.knn.weighted_k=10', 'evals.knn.majority_ks=[1,5]', 'method_cfgs.compress_2q.bank_size=16',
+            *FAST_EVALS]
     assert main(['--work-dir', str(tmp_path / 'run'), '--methods', 'compress_2q', '--data-root', str(root),
                  '--cfg-options', *opts]) == 0
     rows = json.loads((tmp_path / 'run' / 'rows.json').read_text())
     assert [r['kind'] for r in rows] == ['teacher', 'method', 'floor']
     assert rows[1]['images_seen'] == 3 * 8
+    # a user's ImageFolder gets every evaluation, retrieval on the class-disjoint half of its val split
+    for key in ('knn1_top1', 'linear_top1', 'retrieval_r1', 'ca_top1', 'latency_b1_ms'):
+        assert key in rows[1], key
 
 
 @pytest.mark.parametrize('args, message', [
@@ -100,6 +112,7 @@ def test_imagefolder_data_root(tmp_path, cache_dir):
     (['--cfg-options', 'method_cfgs.compress_2q.bank_size=100000'], 'too large for the training set'),
     (['--methods', 'crd', '--cfg-options', 'method_cfgs.crd.num_negatives=5000'], 'at most 4999'),
     (['--cfg-options', 'student.arch=resnet7'], 'not a known backbone'),
+    (['--suites', 'knn,retreival'], 'unknown evaluation'),
 ])
 def test_bad_input_fails_fast_with_a_clear_message(args, message, tmp_path, capsys):
     start = time.perf_counter()

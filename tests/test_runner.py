@@ -33,3 +33,30 @@ def test_schedules():
     assert step[0]['milestones'] == [5, 8] and step[0]['gamma'] == 0.2
     with pytest.raises(ValueError, match='cosine'):
         _param_schedulers(dict(epochs=3, schedule=dict(type='poly')))
+
+
+def test_runner_reports_training_progress_to_the_method(tmp_path, cache_dir):
+    """MoCo v3's momentum ramp and SlimCLR's slow start read ``progress``; the runner must set it."""
+    from benchmarks.data import EmbeddedDataset
+    from benchmarks.runner import train_method
+    from benchmarks.synthetic import SyntheticSpec
+    spec = SyntheticSpec(num_classes=2, train_per_class=8, val_per_class=1, image_size=32)
+    train = EmbeddedDataset('train', spec, ('mocov2', 'mocov2'), 0, tmp_path / 'data')
+    budget = dict(epochs=2, batch_size=8, optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
+                  schedule=dict(type='constant'), log_interval=1, checkpoint_interval=2)
+    seen = []
+    from methods.moco_v3 import MoCoV3
+    original = MoCoV3.set_progress
+
+    def spy(self, iteration, max_iters):
+        seen.append((iteration, max_iters))
+        original(self, iteration, max_iters)
+
+    MoCoV3.set_progress = spy
+    try:
+        result = train_method('moco_v3', {}, dict(arch='resnet18', width=0.125), None, train, budget,
+                              tmp_path / 'work', seed=0, device='cpu')
+    finally:
+        MoCoV3.set_progress = original
+    assert seen == [(i, 4) for i in range(4)]
+    assert result.method.progress == 0.75 and result.method.current_momentum() > 0.99

@@ -17,23 +17,11 @@ from typing import Iterable
 import faiss
 import numpy as np
 
+from .arrays import l2_normalise, to_numpy
+
 __all__ = ['knn_evaluate']
 
 _TIE_BREAKS = ('nearest', 'smallest_label')
-
-
-def _to_numpy(x, dtype) -> np.ndarray:
-    # torch is optional for callers that already hold numpy arrays; duck-type the tensor API.
-    if hasattr(x, 'detach') and hasattr(x, 'cpu'):
-        x = x.detach().cpu().numpy()
-    return np.ascontiguousarray(np.asarray(x), dtype=dtype)
-
-
-def _l2_normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    # A zero feature vector has no direction; leave it at zero (similarity 0 to everything)
-    # instead of producing NaNs that faiss would silently rank arbitrarily.
-    return np.ascontiguousarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _majority_predict(nbr_labels: np.ndarray, k: int, num_classes: int, tie_break: str) -> np.ndarray:
@@ -114,10 +102,10 @@ def knn_evaluate(train_feats, train_labels, val_feats, val_labels, *,
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
 
-    xtr = _to_numpy(train_feats, np.float32)
-    xva = _to_numpy(val_feats, np.float32)
-    ytr = _to_numpy(train_labels, np.int64).reshape(-1)
-    yva = _to_numpy(val_labels, np.int64).reshape(-1)
+    xtr = to_numpy(train_feats, np.float32)
+    xva = to_numpy(val_feats, np.float32)
+    ytr = to_numpy(train_labels, np.int64).reshape(-1)
+    yva = to_numpy(val_labels, np.int64).reshape(-1)
     if xtr.ndim != 2 or xva.ndim != 2:
         raise ValueError(f'features must be 2-D [N, D], got {xtr.shape} and {xva.shape}')
     if xtr.shape[1] != xva.shape[1]:
@@ -140,8 +128,8 @@ def knn_evaluate(train_feats, train_labels, val_feats, val_labels, *,
     if lo < 0 or hi >= num_classes:
         raise ValueError(f'labels must lie in [0, {num_classes}), found range [{lo}, {hi}]')
 
-    xtr = _l2_normalise(xtr)
-    xva = _l2_normalise(xva)
+    xtr = l2_normalise(xtr)
+    xva = l2_normalise(xva)
     index = faiss.IndexFlatIP(xtr.shape[1])
     index.add(xtr)
 

@@ -1,7 +1,21 @@
-# Evaluation protocol shared by every row of a leaderboard.
+# Evaluation protocol shared by every row of a leaderboard (benchmarks/evaluate.py; `--suites` overrides
+# the list). Train/val centre-view features are extracted once per student and shared by knn, linear,
+# retrieval and ca.
 evals = dict(
+    suites=['knn', 'linear', 'retrieval', 'ca', 'flops', 'latency'],
     knn=dict(majority_ks=[1, 20], weighted_k=200, temperature=0.07, tie_break='nearest'),
+    # protocol 'compress' (CompRess eval_linear.py: L2 + train-set standardisation, SGD lr 0.01, 40 epochs,
+    # steps 15/30) or 'moco' (lr 30, wd 0, 100 epochs, steps 60/80); epochs_scale scales epochs and steps;
+    # mode 'cached' (features once, the fast path) or 'augmented' (fresh `recipe` views every epoch)
+    linear=dict(protocol='compress', epochs_scale=1.0, mode='cached', recipe='compress'),
+    # class-disjoint Recall@K: dataset 'val_split' (second half of the suite's val classes), or
+    # 'cub200' / 'cars196' / 'imagefolder' with root=DIR (their original layouts; test classes only)
+    retrieval=dict(dataset='val_split', root=None, ks=[1, 2, 4, 8], image_size=None),
+    # CompRess cluster alignment; k = number of classes; faiss k-means restarted nredo times (lowest
+    # inertia kept) because one start often merges classes when there are only a few
+    ca=dict(num_clusters=None, niter=20, nredo=5),
     flops=dict(sizes=[224]),  # GMACs are reported at the suite's image size and at these sizes
-    raw_pixel_floor=True,     # a kNN row on raw pixels: the floor learned features must beat
+    latency=dict(batch_sizes=[1, 64], max_time_s=2.0),
+    raw_pixel_floor=True,     # the floor row: every feature evaluation on raw pixels
     batch_size=256,
 )

@@ -1,0 +1,139 @@
+"""`tools/evaluate.py`: the suite's evaluations on any backbone checkpoint, trained here or not.
+
+    python tools/evaluate.py --backbone results/<run>/<method>/backbone.pth [--data-root DIR]
+                             [--suites linear,knn,retrieval] [--config default] [--cfg-options ...]
+    python tools/evaluate.py --backbone resnet18.pth --arch resnet18 [--width 1.0] [--small-input]
+
+The architecture comes from the ``.json`` next to an exported backbone (``backbone.pth`` →
+``backbone.json``, written by tools/bench.py) or from ``--arch/--width/--small-input`` for a plain
+(torchvision-named) state dict, optionally nested under ``state_dict``/``model`` with a ``module.``
+prefix; ``fc.*``/``classifier.*`` are ignored and every other key must match (a mismatch is an error
+naming the keys, never a silently random network). Data, evaluation protocol and seed come from the
+suite config (``--config``), exactly as in a benchmark run, so the numbers are comparable with its
+leaderboard. Results: ``<out>/rows.json`` and ``leaderboard.{md,csv,json}``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from mmengine.config import DictAction
+
+from .config import REPO_ROOT, resolve
+from .errors import CheckpointError, ConfigError, DataError, TeacherError
+
+EXIT_BAD_INPUT = 2
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        prog='tools/evaluate.py',
+        description='Evaluate a backbone checkpoint with the suite protocol (kNN, linear probe, retrieval, '
+                    'cluster alignment, params/GMACs, latency) and write a leaderboard.',
+        epilog='examples:\n'
+               '  tools/evaluate.py --backbone results/run/compress_2q/backbone.pth --suites linear,knn,retrieval\n'
+               '  tools/evaluate.py --backbone r18.pth --arch resnet18 --data-root /data/imagefolder\n'
+               '  tools/evaluate.py --backbone b.pth --suites retrieval --cfg-options '
+               'evals.retrieval.dataset=cub200 evals.retrieval.root=/data/CUB_200_2011',
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--backbone', required=True, help='backbone state dict (.pth)')
+    p.add_argument('--arch', default=None, help='architecture of a plain state dict (e.g. resnet18); default: '
+                                                'the .json written next to an exported backbone')
+    p.add_argument('--width', type=float, default=1.0, help='width multiplier with --arch (default 1.0)')
+    p.add_argument('--small-input', action='store_true', help='CIFAR-style stem with --arch')
+    p.add_argument('--config', default='default', help='suite whose data and evaluation protocol to use')
+    p.add_argument('--data-root', default=None, help='ImageFolder root with train/ and val/ (default: embedded data)')
+    p.add_argument('--suites', default=None, metavar='LIST',
+                   help="comma-separated evaluations: knn,linear,retrieval,ca,flops,latency (default: the config's)")
+    p.add_argument('--name', default=None, help='row name (default: the checkpoint path)')
+    p.add_argument('--out', default=None, help='output folder (default: results/eval-<name>-<timestamp>)')
+    p.add_argument('--seed', type=int, default=None)
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE')
+    return p.parse_args(argv)
+
+
+def backbone_spec(args) -> dict:
+    path = Path(args.backbone)
+    if not path.is_file():
+        raise CheckpointError(f'--backbone {path} does not exist. Pass a backbone .pth file (tools/bench.py writes '
+                              f'results/<run>/<method>/backbone.pth).')
+    if args.arch:
+        return dict(arch=args.arch, width=args.width, small_input=args.small_input)
+    sidecar = path.with_suffix('.json')
+    if not sidecar.is_file():
+        raise CheckpointError(f'{path} has no {sidecar.name} next to it saying its architecture; pass --arch (and '
+                              f'--width/--small-input) for a plain state dict.')
+    return json.loads(sidecar.read_text())
+
+
+def load_backbone(path, spec: dict):
+    from methods.backbones import list_backbones
+
+    from .teachers import TEACHER_FORMAT, backbone_from_state, safe_load
+    if spec['arch'] not in list_backbones():
+        raise CheckpointError(f"architecture {spec['arch']!r} is not known; valid: {', '.join(list_backbones())}.")
+    obj = safe_load(path)
+    if isinstance(obj, dict) and obj.get('format') == TEACHER_FORMAT:  # a teacher file: evaluate its backbone
+        obj = obj['backbone']
+    return backbone_from_state(obj, spec, path, CheckpointError, '--arch/--width/--small-input or the .json sidecar')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        from .bench import validate_inputs
+        spec = backbone_spec(args)
+        cfg = resolve(args.config, options=args.cfg_options, seed=args.seed, data_root=args.data_root)
+        cfg.methods, cfg.method_cfgs = [], {}  # nothing is trained here
+        if args.suites is not None:
+            cfg.evals.suites = args.suites
+        validate_inputs(cfg)  # data paths, evaluation names, retrieval dataset
+        backbone = load_backbone(args.backbone, spec)
+    except (ConfigError, DataError, TeacherError, CheckpointError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    name = args.name or str(args.backbone)
+    stem = Path(args.backbone).parent.name + '-' + Path(args.backbone).stem
+    out = Path(args.out) if args.out else REPO_ROOT / 'results' / f"eval-{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    start = time.perf_counter()
+    try:
+        rows = evaluate_checkpoint(cfg, backbone, name, out)
+    except (DataError, TeacherError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print((out / 'leaderboard.md').read_text())
+    print(f'results: {out} ({time.perf_counter() - start:.0f}s)')
+    return 0 if rows else 1
+
+
+def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
+    import torch
+
+    from .bench import _student_name, _write_json, build_retrieval_set
+    from .data import build_datasets
+    from .evaluate import evaluate_backbone, protocol_caption
+    from .leaderboard import write_leaderboard
+    from .provenance import device_name, git_commit, versions
+    from .runner import resolve_device
+
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.dump(str(out / 'config.py'))
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
+    retrieval_set = build_retrieval_set(cfg, train_set.image_size)
+    metrics = evaluate_backbone(backbone, train_set, val_set, cfg.evals.to_dict(), train_set.image_size, device,
+                                name, retrieval_set=retrieval_set, seed=cfg.seed)
+    rows = [dict(kind='method', method=name, student=_student_name(backbone.spec()), teacher='–', status='ok',
+                 seed=cfg.seed, image_size=train_set.image_size, device=device_name(device), git_commit=git_commit(),
+                 versions=versions(), **metrics)]
+    _write_json(out / 'rows.json', rows)
+    caption = (f"Evaluation of {name} — {protocol_caption(cfg.evals.to_dict())}. Data: "
+               f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
+               f"({len(train_set)} train / {len(val_set)} val, {train_set.image_size} px).")
+    write_leaderboard(rows, out, caption)
+    return rows

@@ -1,0 +1,390 @@
+"""Tests for benchmarks.evals.retrieval (Recall@K, class-disjoint split) and benchmarks.retrieval_data."""
+import numpy as np
+import pytest
+import scipy.io as sio
+import torch
+from PIL import Image
+
+import benchmarks.retrieval_data as rd
+from benchmarks.data import EmbeddedDataset
+from benchmarks.errors import DataError
+from benchmarks.evals.features import extract_features
+from benchmarks.evals.retrieval import class_disjoint_split, recall_at_k
+from benchmarks.retrieval_data import (Cars196Retrieval, CUB200Retrieval, ImageFolderRetrieval,
+                                       build_retrieval_dataset, embedded_retrieval_indices)
+from benchmarks.synthetic import SHAPE_NAMES, SyntheticSpec
+
+KS = (1, 2, 4, 8)
+
+
+# --- an independent reference: full similarity matrix, stable argsort, self removed by index ---------
+def _reference(x, y, ks=KS, reverse_ties=False):
+    x = np.asarray(x, dtype=np.float64)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    # Elementwise product-sum (not BLAS): identical rows give bitwise-identical similarities.
+    sims = (x[:, None, :] * x[None, :, :]).sum(-1)
+    n = len(x)
+    hits = np.zeros(len(ks), dtype=np.int64)
+    for i in range(n):
+        if reverse_ties:   # equal similarities: larger index first (only to show that ties matter)
+            order = n - 1 - np.argsort(-sims[i, ::-1], kind='stable')
+        else:
+            order = np.argsort(-sims[i], kind='stable')
+        order = order[order != i]
+        for j, k in enumerate(ks):
+            hits[j] += bool(np.any(y[order[:k]] == y[i]))
+    return {f'retrieval_r{k}': 100.0 * int(h) / n for k, h in zip(ks, hits)}
+
+
+def _tied_features(seed, n=120, d=16, classes=5):
+    """±1 vectors in 16-D scaled by powers of two: normalisation and every dot product are exact in
+    float32 (entries ±1/4, products 1/16), so similarities take only 17 values (massive ties) and
+    any summation order gives the same bits. A quarter of the rows are copies of others, half of
+    them with another label."""
+    rng = np.random.default_rng(seed)
+    x = rng.choice([-1.0, 1.0], size=(n, d)) * 2.0 ** rng.integers(-3, 4, size=(n, 1))
+    y = rng.integers(0, classes, n)
+    src, dst = rng.integers(0, n, n // 4), rng.integers(0, n, n // 4)
+    x[dst] = x[src]
+    y[dst[::2]] = y[src[::2]]
+    return x.astype(np.float32), y
+
+
+def _gaussian_features(seed, n=200, d=8, classes=6):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, d))
+    y = rng.integers(0, classes, n)
+    x = centres[y] + 1.5 * rng.normal(size=(n, d))
+    src, dst = rng.integers(0, n, 20), rng.integers(0, n, 20)
+    x[dst] = x[src]                       # exact duplicates, with their own (random) labels
+    return x.astype(np.float32), y
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2, 3])
+def test_matches_bruteforce_with_ties_and_duplicates(seed):
+    x, y = _tied_features(seed)
+    ks = (1, 2, 3, 4, 8, 16)
+    res = recall_at_k(x, y, ks)
+    assert res == _reference(x, y, ks)
+    assert all(isinstance(v, float) for v in res.values())
+    assert 0.0 < res['retrieval_r1'] < res['retrieval_r16'] < 100.0
+
+
+def test_tie_rule_is_what_the_bruteforce_checks():
+    # On the tied data the opposite tie order gives other numbers, so the equality above does
+    # test the documented rule (equal similarity: smaller index first), not just the easy cases.
+    differs = False
+    for seed in range(4):
+        x, y = _tied_features(seed)
+        differs |= _reference(x, y, KS) != _reference(x, y, KS, reverse_ties=True)
+    assert differs
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_matches_bruteforce_on_gaussian_features(seed):
+    x, y = _gaussian_features(seed)
+    ks = (1, 2, 4, 8, 32)
+    res = recall_at_k(x, y, ks)
+    assert res == _reference(x, y, ks)
+    assert 10.0 < res['retrieval_r1'] < res['retrieval_r8'] < 100.0
+
+
+@pytest.mark.parametrize('block_size', [1, 3, 17])
+def test_blocked_equals_unblocked(block_size):
+    for x, y in (_tied_features(5), _gaussian_features(5)):
+        whole = recall_at_k(x, y, block_size=len(x))
+        assert recall_at_k(x, y, block_size=block_size) == whole
+        assert recall_at_k(x, y) == whole          # automatic block size
+
+
+def test_torch_inputs_and_scale_invariance():
+    x, y = _gaussian_features(7)
+    ref = recall_at_k(x, y)
+    assert recall_at_k(torch.from_numpy(x), torch.from_numpy(y)) == ref
+    assert recall_at_k(x * 7.0, y) == ref
+    assert set(ref) == {'retrieval_r1', 'retrieval_r2', 'retrieval_r4', 'retrieval_r8'}
+
+
+def _angles(deg):
+    r = np.deg2rad(np.asarray(deg, dtype=np.float64))
+    return np.stack([np.cos(r), np.sin(r)], axis=1).astype(np.float32)
+
+
+def test_hand_worked_example():
+    # Points on the unit circle (angle -> label); p3 and p4 are the same point with other labels.
+    #   p0 0->0  p1 10->1  p2 30->0  p3 100->1  p4 100->2  p5 180->2  p6 185->2
+    # Neighbour labels, nearest first (self excluded), and the rank of the first same-class one:
+    #   q0: p1(1) p2(0)                        -> rank 1
+    #   q1: p0(0) p2(0) p3(1)                  -> rank 2
+    #   q2: p1(1) p0(0)                        -> rank 1
+    #   q3: p4(2, the duplicate, distance 0) p2(0) p5(2) p6(2) p1(1) -> rank 4
+    #   q4: p3(1, the duplicate) p2(0) p5(2)   -> rank 2
+    #   q5: p6(2) -> rank 0;   q6: p5(2) -> rank 0
+    # R@1 = 2/7, R@2 = 4/7 (+q0, q2), R@4 = 6/7 (+q1, q4), R@8 = 7/7 (+q3).
+    x = _angles([0, 10, 30, 100, 100, 180, 185])
+    y = np.array([0, 1, 0, 1, 2, 2, 2])
+    res = recall_at_k(x, y)
+    assert res == pytest.approx({'retrieval_r1': 200 / 7, 'retrieval_r2': 400 / 7,
+                                 'retrieval_r4': 600 / 7, 'retrieval_r8': 100.0}, abs=1e-12)
+
+
+def test_hand_worked_ties_and_duplicate_of_query():
+    # a=(1,0) label 0; b=c=(0,1), labels 1 and 0 (duplicates); d=(-1,0) label 1. Exact similarities.
+    # qa: b and c tie at 0; b (smaller index, label 1) first -> R@1 miss, R@2 hit.
+    # qb: c (its duplicate, sim 1, label 0) -> miss; then a and d tie at 0, a (label 0) first ->
+    #     R@2 miss; d at rank 2 -> R@3 hit.
+    # qc: b (label 1) -> miss; then a (label 0) -> R@2 hit.
+    # qd: b and c tie at 0; b (label 1) first -> R@1 hit.
+    x = np.array([[1, 0], [0, 1], [0, 1], [-1, 0]], dtype=np.float32)
+    y = np.array([0, 1, 0, 1])
+    assert recall_at_k(x, y, (1, 2, 3)) == {'retrieval_r1': 25.0, 'retrieval_r2': 75.0, 'retrieval_r3': 100.0}
+    # A duplicate of the query with the query's class is its nearest neighbour (self excluded by
+    # index, not by distance).
+    assert recall_at_k(np.array([[1, 0], [1, 0], [0, 1]], np.float32), np.array([5, 5, 6]), (1,)) == \
+        {'retrieval_r1': 200 / 3}
+
+
+def test_singleton_class_misses_and_large_k():
+    x = _angles([0, 5, 90, 180])
+    y = np.array([0, 0, 1, 2])        # classes 1 and 2 have no other sample: never a hit
+    assert recall_at_k(x, y, (1, 3, 10)) == {'retrieval_r1': 50.0, 'retrieval_r3': 50.0, 'retrieval_r10': 50.0}
+
+
+def test_zero_vector_is_allowed():
+    x = np.array([[0, 0], [1, 0], [0.9, 0.1], [0, 1]], dtype=np.float32)
+    y = np.array([1, 0, 0, 1])
+    assert recall_at_k(x, y, (1, 2)) == _reference(x, y, (1, 2))
+
+
+def test_recall_errors():
+    x, y = _angles([0, 10, 20]), np.array([0, 0, 1])
+    for kwargs, msg in [(dict(ks=()), 'ks is empty'), (dict(ks=(0, 1)), 'K must be >= 1'),
+                        (dict(block_size=0), 'block_size')]:
+        with pytest.raises(ValueError, match=msg):
+            recall_at_k(x, y, **kwargs)
+    with pytest.raises(ValueError, match='at least 2 samples'):
+        recall_at_k(x[:1], y[:1])
+    with pytest.raises(ValueError, match='length mismatch'):
+        recall_at_k(x, y[:2])
+    with pytest.raises(ValueError, match='2-D'):
+        recall_at_k(x.ravel(), y)
+    bad = x.copy()
+    bad[1, 0] = np.nan
+    with pytest.raises(ValueError, match='NaN'):
+        recall_at_k(bad, y)
+
+
+# --- class-disjoint split ---------------------------------------------------------------------------
+def test_class_disjoint_split_counts():
+    rng = np.random.default_rng(0)
+    y = rng.permutation(np.repeat(np.arange(10), np.arange(1, 11)))    # class c has c + 1 samples
+    train, test = class_disjoint_split(y)
+    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(len(y)))
+    assert set(y[train]) == {0, 1, 2, 3, 4} and set(y[test]) == {5, 6, 7, 8, 9}
+    assert len(train) == 1 + 2 + 3 + 4 + 5 and len(test) == 6 + 7 + 8 + 9 + 10
+    assert np.all(np.diff(train) > 0) and train.dtype == np.int64 and test.dtype == np.int64
+
+    # Odd count: the test half gets the extra class (13 shapes -> 6 train, 7 test).
+    train, test = class_disjoint_split(np.arange(13))
+    assert train.tolist() == list(range(6)) and test.tolist() == list(range(6, 13))
+
+    # Without num_classes the cut is over the ids present; with it, over 0..C-1 (absent ones count).
+    y = np.array([0, 1, 2, 7, 7, 9])
+    assert class_disjoint_split(y)[1].tolist() == [2, 3, 4, 5]                     # ids {0,1,2,7,9}: 2, 7, 9
+    assert class_disjoint_split(y, num_classes=10)[1].tolist() == [3, 4, 5]        # ids 5..9
+    with pytest.raises(ValueError, match='labels must lie'):
+        class_disjoint_split(y, num_classes=5)
+
+    # CUB-sized class list: 200 classes -> 100 / 100.
+    y = np.repeat(np.arange(200), 3)
+    train, test = class_disjoint_split(y, num_classes=200)
+    assert len(np.unique(y[train])) == 100 and y[test].min() == 100
+
+
+def test_embedded_retrieval_indices(tmp_path):
+    spec = SyntheticSpec(num_classes=5, train_per_class=2, val_per_class=3, image_size=16)
+    val = EmbeddedDataset('val', spec, cache_dir=tmp_path)
+    idx = embedded_retrieval_indices(val)
+    assert sorted(set(val.labels[idx].tolist())) == [2, 3, 4]     # 5 classes: 2 train, 3 test
+    assert len(idx) == 9 and np.all(np.diff(idx) > 0)
+    assert [val.classes[c] for c in (2, 3, 4)] == SHAPE_NAMES[2:5]
+
+
+# --- on-disk fixtures -------------------------------------------------------------------------------
+def _write_image(path, value, size=(8, 8), mode='RGB'):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.full((size[1], size[0], 3), value % 256, dtype=np.uint8)
+    img = Image.fromarray(arr)
+    (img.convert('L') if mode == 'L' else img).save(path)
+
+
+def _make_cub(root, per_class=(2, 3, 2, 1, 2, 3)):
+    """A fake CUB_200_2011 with len(per_class) classes; images.txt in a shuffled id order."""
+    base = root / 'CUB_200_2011'
+    names = [f'{c:03d}.Bird_{c}' for c in range(1, len(per_class) + 1)]
+    entries = [(c, f'{names[c - 1]}/img_{c}_{j}.jpg') for c in range(1, len(per_class) + 1)
+               for j in range(per_class[c - 1])]
+    order = np.random.default_rng(0).permutation(len(entries))
+    images, labels = [], []
+    for image_id, e in enumerate(order, 1):
+        c, rel = entries[e]
+        images.append(f'{image_id} {rel}')
+        labels.append(f'{image_id} {c}')
+        _write_image(base / 'images' / rel, 40 * c, size=(8 + c, 8))
+    (base / 'images.txt').write_text('\n'.join(images) + '\n')
+    (base / 'image_class_labels.txt').write_text('\n'.join(labels) + '\n')
+    # classes.txt out of order: the split must follow the ids, not the file order.
+    (base / 'classes.txt').write_text('\n'.join(f'{c} {names[c - 1]}' for c in reversed(range(1, len(per_class) + 1))))
+    (base / 'train_test_split.txt').write_text('\n'.join(f'{i} 1' for i in range(1, len(entries) + 1)))
+    return base, names
+
+
+@pytest.fixture
+def no_decode(monkeypatch):
+    """Fail if a constructor decodes an image (errors must come from metadata alone)."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError('an image was decoded')
+    monkeypatch.setattr(rd, 'decode_image', forbidden)
+
+
+def test_cub_loader_parts(tmp_path):
+    base, names = _make_cub(tmp_path)
+    for root in (tmp_path, base):                      # the parent or CUB_200_2011/ itself
+        test = CUB200Retrieval(root, image_size=16)
+        assert test.classes == names[3:] and test.class_ids == [4, 5, 6]
+        assert len(test) == 1 + 2 + 3 and test.labels.dtype == np.int64
+        for path, label in zip(test.paths, test.labels):
+            assert path.parent.name == names[3 + label]     # label = position in the part's classes
+    train = CUB200Retrieval(tmp_path, part='train', image_size=16)
+    assert train.classes == names[:3] and np.bincount(train.labels).tolist() == [2, 3, 2]
+
+    img = test.load(0)
+    assert img.dtype == torch.uint8 and img.shape[0] == 3 and img.shape[1] == 8
+    index, views, label = test[0]
+    assert views[0].shape == (3, 16, 16) and label == test.labels[0]
+
+
+def test_cub_features_end_to_end(tmp_path):
+    # Each class is one flat colour, so raw-pixel retrieval is perfect except for the singleton.
+    _make_cub(tmp_path)
+    ds = build_retrieval_dataset('cub200', tmp_path, image_size=16, seed=0)
+    feats, labels = extract_features(None, ds, batch_size=4)
+    assert feats.shape == (6, 3 * 16 * 16) and np.array_equal(labels, ds.labels)
+    res = recall_at_k(feats, labels, (1,))
+    assert res == {'retrieval_r1': 100.0 * 5 / 6}       # class 4 has one image: its query misses
+
+
+def test_cub_errors(tmp_path, no_decode):
+    with pytest.raises(DataError, match='does not exist'):
+        CUB200Retrieval(tmp_path / 'nowhere')
+    with pytest.raises(DataError, match='images.txt'):
+        CUB200Retrieval(tmp_path)
+    base, _ = _make_cub(tmp_path)
+    (base / 'images' / '006.Bird_6' / 'img_6_0.jpg').unlink()
+    with pytest.raises(DataError, match=r'1 of the 6 images of the test part .* do not exist'):
+        CUB200Retrieval(tmp_path)
+    assert len(CUB200Retrieval(tmp_path, part='train')) == 7     # the train part is complete
+    (base / 'classes.txt').unlink()
+    with pytest.raises(DataError, match='lacks classes.txt'):
+        CUB200Retrieval(tmp_path)
+    (base / 'classes.txt').write_text('1 a\n2 b\n')
+    with pytest.raises(DataError, match='classes.txt does not list'):
+        CUB200Retrieval(tmp_path)
+    (base / 'classes.txt').write_text('1 a\nbroken line\n')
+    with pytest.raises(DataError, match='line 2'):
+        CUB200Retrieval(tmp_path)
+
+
+def test_cub_empty_test_part(tmp_path, no_decode):
+    _make_cub(tmp_path, per_class=(2, 2, 0, 0))
+    with pytest.raises(DataError, match=r'test part .* classes 3-4\) holds 0 image'):
+        CUB200Retrieval(tmp_path)
+
+
+def _make_cars(root, classes=(1, 1, 2, 2, 3, 4, 4, 4), names=('A', 'B', 'C', 'D'), extra=None):
+    dt = [(f, 'O') for f in ('bbox_x1', 'bbox_y1', 'bbox_x2', 'bbox_y2', 'class', 'relative_im_path', 'test')]
+    ann = np.zeros((1, len(classes)), dtype=dt)
+    for i, c in enumerate(classes):
+        rel = f'car_ims/{i + 1:06d}.jpg'
+        one = lambda v: np.array([[v]], dtype=np.uint8)   # noqa: E731  (MATLAB stores 1x1 arrays)
+        ann[0, i] = (one(1), one(1), one(6), one(6), one(c), np.array([rel]), one(i % 2))
+        _write_image(root / rel, 50 * c, mode='L' if i == 0 else 'RGB')
+    cn = np.empty((1, len(names)), dtype=object)
+    cn[0, :] = list(names)
+    sio.savemat(root / 'cars_annos.mat', dict(annotations=ann, class_names=cn, **(extra or {})))
+
+
+def test_cars_loader_parts(tmp_path):
+    _make_cars(tmp_path)
+    test = build_retrieval_dataset('cars196', tmp_path, image_size=16)
+    assert isinstance(test, Cars196Retrieval)
+    assert test.classes == ['C', 'D'] and test.class_ids == [3, 4]
+    assert test.labels.tolist() == [0, 1, 1, 1]
+    assert [p.name for p in test.paths] == ['000005.jpg', '000006.jpg', '000007.jpg', '000008.jpg']
+    train = Cars196Retrieval(tmp_path, part='train', image_size=16)
+    assert train.classes == ['A', 'B'] and train.labels.tolist() == [0, 0, 1, 1]
+    gray = train.load(0)                      # a greyscale JPEG still decodes to 3 channels
+    assert gray.shape == (3, 8, 8) and gray.dtype == torch.uint8
+    assert test.load(0).shape == (3, 8, 8)
+
+
+def test_cars_errors(tmp_path, no_decode):
+    with pytest.raises(DataError, match='cars_annos.mat does not exist'):
+        Cars196Retrieval(tmp_path)
+    (tmp_path / 'cars_annos.mat').write_bytes(b'not a mat file at all' * 10)
+    with pytest.raises(DataError, match='cannot read'):
+        Cars196Retrieval(tmp_path)
+    sio.savemat(tmp_path / 'cars_annos.mat', dict(something=np.zeros(3)))
+    with pytest.raises(DataError, match='no struct array "annotations"'):
+        Cars196Retrieval(tmp_path)
+    _make_cars(tmp_path, classes=(1, 2, 7))
+    with pytest.raises(DataError, match=r'class ids in \[1, 7\] but 4 class names'):
+        Cars196Retrieval(tmp_path)
+    _make_cars(tmp_path)
+    (tmp_path / 'car_ims' / '000008.jpg').unlink()
+    with pytest.raises(DataError, match='do not exist'):
+        Cars196Retrieval(tmp_path)
+
+
+def test_imagefolder_loader(tmp_path, no_decode):
+    flat = tmp_path / 'flat'
+    for c, n in zip('abcde', (1, 2, 3, 2, 2)):
+        for j in range(n):
+            _write_image(flat / c / f'{j}.png', 10 * j)
+    test = ImageFolderRetrieval(flat)
+    assert test.classes == ['c', 'd', 'e'] and np.bincount(test.labels).tolist() == [3, 2, 2]  # odd: test gets 3
+
+    split = tmp_path / 'split'
+    for s, n in (('train', 2), ('val', 1)):
+        for c in 'abcd':
+            for j in range(n):
+                _write_image(split / s / c / f'{j}.jpg', 10 * j)
+    pooled = build_retrieval_dataset('imagefolder', split, image_size=16)
+    assert pooled.classes == ['c', 'd'] and len(pooled) == 6     # train + val pooled
+    val = build_retrieval_dataset('imagefolder', split, image_size=16, split='val', part='train')
+    assert val.classes == ['a', 'b'] and len(val) == 2
+    with pytest.raises(DataError, match='does not exist'):
+        ImageFolderRetrieval(split, split='test')
+    _write_image(split / 'val' / 'z' / '0.jpg', 0)
+    with pytest.raises(DataError, match='same class folders'):
+        ImageFolderRetrieval(split)
+
+
+def test_imagefolder_empty_part(tmp_path, no_decode):
+    _write_image(tmp_path / 'a' / '0.png', 0)
+    _write_image(tmp_path / 'a' / '1.png', 0)
+    (tmp_path / 'b').mkdir()                   # the test half (class b) has no image
+    with pytest.raises(DataError, match='holds 0 image'):
+        ImageFolderRetrieval(tmp_path)
+
+
+def test_dispatcher_errors(tmp_path):
+    with pytest.raises(DataError, match='unknown retrieval dataset'):
+        build_retrieval_dataset('sop', tmp_path)
+    with pytest.raises(DataError, match='imagefolder kind only'):
+        _make_cars(tmp_path)
+        build_retrieval_dataset('cars196', tmp_path, split='val')
+    with pytest.raises(DataError, match='no Cars-196 root'):
+        build_retrieval_dataset('cars196', '')
+    with pytest.raises(DataError, match="part must be 'train' or 'test'"):
+        build_retrieval_dataset('cars196', tmp_path, part='val')
