@@ -32,3 +32,14 @@ class Backbone(nn.Module):
 
     def extra_repr(self) -> str:
         return f'arch={self.arch}, width={self.width}, small_input={self.small_input}, feat_dim={self.feat_dim}'
+
+
+def torchvision_init(module: nn.Module) -> None:
+    """torchvision's ResNet initialisation (kaiming-normal fan_out convs, BN weight 1 / bias 0), so
+    from-scratch students start where the reference recipes start."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)

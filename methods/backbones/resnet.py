@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-from .base import BACKBONES, Backbone, scale
+from .base import BACKBONES, Backbone, scale, torchvision_init
 
 
 class ResNetBackbone(Backbone):
@@ -48,13 +48,7 @@ class ResNetBackbone(Backbone):
         self.layer4 = self._make_layer(block, 8 * c, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.feat_dim = self.inplanes  # channels actually produced by layer4
-        # Same init as torchvision so from-scratch students match the reference recipe.
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        torchvision_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

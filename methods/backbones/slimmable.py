@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import Backbone, scale
+from .base import Backbone, scale, torchvision_init
 
 
 class WidthSwitch:
@@ -192,13 +192,7 @@ class SlimmableResNet(Backbone):
             setattr(self, f'layer{stage + 1}', nn.Sequential(*blocks))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self._feat_dims = tuple(inplanes)
-        # torchvision's initialisation, as ResNetBackbone (fan_out of the full kernel)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        torchvision_init(self)  # as ResNetBackbone (fan_out of the full kernel)
         self._active = 1.0
         self.set_width(1.0)
 
