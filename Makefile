@@ -4,16 +4,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# detection transfer (mmcv 2.1.0 built once from source with C++20 and cached, mmdet 3.3.0, pycocotools)
+DET_STAMP := $(VENV)/.detection
 
 .PHONY: bench test install clean-venv
 
-bench: $(STAMP)
+bench: $(STAMP) $(DET_STAMP)
 	$(PY) tools/bench.py $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(DET_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-install: $(STAMP)
+install: $(STAMP) $(DET_STAMP)
+
+$(DET_STAMP): $(STAMP) scripts/install_detection.sh requirements-detection.txt
+	scripts/install_detection.sh $(PY)
+	touch $(DET_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

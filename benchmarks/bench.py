@@ -133,6 +133,19 @@ def validate_evals(cfg) -> None:
         cfg.evals.suites = parse_suites(cfg.evals.get('suites', ['knn', 'flops']))
     except ValueError as exc:
         raise ConfigError(f'{exc} Pass them with --suites or evals.suites.') from None
+    if 'detection' in cfg.evals.suites:
+        import importlib.util
+        missing = [m for m in ('mmcv', 'mmdet', 'pycocotools') if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ConfigError(f'the detection evaluation needs {", ".join(missing)}, which are not installed. Run '
+                              f'scripts/install_detection.sh (builds mmcv 2.1.0 once, ~12 min on 2 cores, then '
+                              f'cached) or leave detection out with --suites.')
+        det = cfg.evals.detection
+        if not Path(det.config).is_file() and not (REPO_ROOT / det.config).is_file():
+            raise ConfigError(f'evals.detection.config={det.config!r} does not exist; see configs/detection/.')
+        if det.get('data_root') and not Path(det.data_root).is_dir():
+            raise ConfigError(f'evals.detection.data_root={det.data_root!r} is not a directory (the VOCdevkit or '
+                              f'COCO folder); leave it None for the embedded detection data.')
     ret = cfg.evals.get('retrieval', {})
     kinds = ('val_split', 'cub200', 'cars196', 'imagefolder')
     if 'retrieval' in cfg.evals.suites and ret.get('dataset', 'val_split') != 'val_split':
@@ -169,7 +182,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     from methods import get_method
 
     from .data import build_datasets
-    from .evaluate import evaluate_backbone, protocol_caption
+    from .evaluate import detection_data_root, detection_metrics, evaluate_backbone, protocol_caption
     from .leaderboard import metric_columns, write_leaderboard
     from .prepare import build_prepare_context
     from .provenance import device_name, git_commit, versions
@@ -185,9 +198,21 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     retrieval_set = build_retrieval_set(cfg, image_size)  # before training: a bad path fails now
     evals = cfg.evals.to_dict()
 
-    def evaluate(backbone, name):
-        return evaluate_backbone(backbone, train_set, val_set, evals, image_size, device, name,
-                                 retrieval_set=retrieval_set, seed=cfg.seed)
+    detect = 'detection' in evals['suites']
+    if detect:  # generate (or find) the detection data now: a problem shows before any training
+        evals['detection']['config'] = str(REPO_ROOT / evals['detection']['config']) \
+            if not Path(evals['detection']['config']).is_file() else evals['detection']['config']
+        det_root = detection_data_root(evals['detection'])
+
+    def evaluate(backbone, name, backbone_path=None):
+        metrics = evaluate_backbone(backbone, train_set, val_set, evals, image_size, device, name,
+                                    retrieval_set=retrieval_set, seed=cfg.seed)
+        if detect and backbone_path is not None:
+            log(f'[{name}] detection transfer ({Path(evals["detection"]["config"]).stem})')
+            metrics.update(detection_metrics(backbone_path, evals, Path(backbone_path).parent /
+                                             f'detection{Path(backbone_path).stem[len("backbone"):]}', cfg.seed,
+                                             det_root))
+        return metrics
     common = dict(seed=cfg.seed, image_size=image_size, device=device_name(device), git_commit=git_commit(),
                   versions=versions())
     budget = cfg.budget.to_dict()
@@ -206,7 +231,13 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     if any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
         teacher, teacher_time = obtain_teacher(cfg, train_set, log=log)
         log(f'teacher: {teacher.name} ({teacher.source})')
-        metrics = evaluate(teacher.backbone, 'teacher')
+        teacher_file = None
+        if detect and evals['detection'].get('teacher', True):  # the teacher's backbone, exported likewise
+            (work_dir / 'teacher').mkdir(exist_ok=True)
+            teacher_file = work_dir / 'teacher' / 'backbone.pth'
+            torch.save(teacher.backbone.state_dict(), teacher_file)
+            _write_json(teacher_file.with_suffix('.json'), teacher.backbone.spec())
+        metrics = evaluate(teacher.backbone, 'teacher', teacher_file)
         # cost of making the teacher (recorded in the teacher file when it was trained, also when cached)
         rows.append(dict(kind='teacher', method='teacher', student=_student_name(teacher.backbone.spec()),
                          teacher=teacher.name, status='ok', teacher_time_s=teacher_time,
@@ -232,7 +263,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
             suffix = f'_{label}' if label else ''
             torch.save(backbone.state_dict(), work_dir / name / f'backbone{suffix}.pth')
             _write_json(work_dir / name / f'backbone{suffix}.json', backbone.spec())
-            metrics = evaluate(backbone, row_name)
+            metrics = evaluate(backbone, row_name, work_dir / name / f'backbone{suffix}.pth')
             # several students from one training (SlimCLR widths) share that training's cost
             row = dict(kind='method', method=row_name, method_type=method_cfg['type'],
                        student=_student_name(backbone.spec()),
@@ -243,7 +274,10 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
                        hparams=result.method.hparams(), budget=budget, **metrics, **common)
             rows.append(row)
             flush()
-            knn = '  '.join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics]) if 'top5' not in f)
+            knn = "  ".join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics], top5=False)
+                            if f in metrics)
+            if metrics.get('det_status') == 'failed':
+                knn += f"  detection failed: {metrics.get('det_error', '')}"
             cost = f"  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}" if 'params_m' in metrics else ''
             log(f"[{row_name}] done in {result.wall_time_s + prepare_time:.0f}s: {knn}{cost}")
 

@@ -10,6 +10,8 @@ The evaluations (``evals.suites`` in the config, ``--suites`` on the command lin
 * ``ca``        CompRess cluster alignment: k-means (k = classes) on train, Hungarian matching, val acc
 * ``flops``     params and GMACs (fvcore, backbone only) at the suite resolution and ``flops.sizes``
 * ``latency``   median forward time at batch 1 and 64 on the current device, throughput
+* ``detection`` Faster R-CNN transfer with MMDetection in a subprocess (evals/detection.py), AP50/AP/AP75;
+                it needs the exported backbone file, so `detection_metrics` runs it from the file
 
 Train and val centre-view features are extracted once per backbone and shared by knn, linear, ca and
 retrieval; only the augment-every-epoch linear probe and an external retrieval set embed images again.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-EVALUATIONS = ('knn', 'linear', 'retrieval', 'ca', 'flops', 'latency')
+EVALUATIONS = ('knn', 'linear', 'retrieval', 'ca', 'flops', 'latency', 'detection')
 FEATURE_EVALS = ('knn', 'linear', 'retrieval', 'ca')
 
 
@@ -60,6 +62,11 @@ def protocol_caption(evals_cfg: dict) -> str:
                      '(CompRess)')
     if 'latency' in suites:
         parts.append('latency: median forward time, batch 1 and 64')
+    if 'detection' in suites:
+        det = evals_cfg['detection']
+        data = det.get('data_root') or f"embedded detection data ({det.get('format', 'voc')} layout)"
+        parts.append(f"detection: {det['config'].split('/')[-1].removesuffix('.py')} (MMDetection) on {data}, "
+                     f"AP50 / AP@[.5:.95], mean of {det.get('trials', 1)} trial(s)")
     return '; '.join(parts) + '; final epoch, %'
 
 
@@ -142,3 +149,31 @@ def evaluate_backbone(backbone, train_set, val_set, evals_cfg: dict, image_size:
         metrics.update(measure_latency(backbone, image_size, device, batch_sizes=tuple(lat.get('batch_sizes', (1, 64))),
                                        max_time_s=lat.get('max_time_s', 2.0)))
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in metrics.items()}
+
+
+def detection_data_root(det_cfg: dict, cache_dir=None) -> str:
+    """The dataset root of ``evals.detection``: ``data_root`` or, when None, the embedded detection set
+    (generated once, in the layout ``format`` names: 'voc' or 'coco')."""
+    if det_cfg.get('data_root'):
+        return str(det_cfg['data_root'])
+    from .detection_data import DetectionSpec, materialise_detection
+    spec = DetectionSpec(**dict(det_cfg.get('embedded', {})))
+    return str(materialise_detection(spec, cache_dir) / det_cfg.get('format', 'voc'))
+
+
+def detection_metrics(backbone_path, evals_cfg: dict, work_dir, seed: int = 0, data_root=None) -> dict:
+    """Detection transfer of an exported backbone (its ``.json`` spec next to it), in a subprocess.
+
+    Returns ``det_ap50/det_ap/det_ap75`` (+ ``_std`` over trials, ``det_seconds``) and ``det_status``
+    'ok', or ``det_status='failed'`` with ``det_error``: a failed run never loses the other results.
+    """
+    from .evals.detection import METRIC_KEYS, run_detection_subprocess
+    det = dict(evals_cfg['detection'])
+    try:
+        root = data_root or detection_data_root(det)
+    except Exception as exc:  # data generation problems fail this cell only, with the reason
+        return dict(det_status='failed', det_error=f'detection data: {exc}')
+    out = run_detection_subprocess(backbone_path, det['config'], root, work_dir, trials=det.get('trials', 1),
+                                   seed=seed, options=list(det.get('options', [])), timeout_s=det.get('timeout_s'))
+    keep = [*METRIC_KEYS, *(f'{k}_std' for k in METRIC_KEYS), 'det_seconds', 'det_status', 'det_error']
+    return {k: out[k] for k in keep if k in out}

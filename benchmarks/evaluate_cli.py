@@ -49,6 +49,12 @@ def parse_args(argv=None):
     p.add_argument('--data-root', default=None, help='ImageFolder root with train/ and val/ (default: embedded data)')
     p.add_argument('--suites', default=None, metavar='LIST',
                    help="comma-separated evaluations: knn,linear,retrieval,ca,flops,latency (default: the config's)")
+    p.add_argument('--det-config', default=None,
+                   help='detection config for --suites detection (default: evals.detection.config, the embedded '
+                        'data); e.g. configs/detection/voc0712_faster_rcnn_r18_fpn.py')
+    p.add_argument('--det-data-root', default=None,
+                   help='detection dataset root (VOCdevkit or COCO folder) for --det-config; default: embedded data')
+    p.add_argument('--det-trials', type=int, default=None, help='detection fine-tunes to average (MoCo: 5)')
     p.add_argument('--name', default=None, help='row name (default: the checkpoint path)')
     p.add_argument('--out', default=None, help='output folder (default: results/eval-<name>-<timestamp>)')
     p.add_argument('--seed', type=int, default=None)
@@ -91,6 +97,10 @@ def main(argv=None) -> int:
         cfg.methods, cfg.method_cfgs = [], {}  # nothing is trained here
         if args.suites is not None:
             cfg.evals.suites = args.suites
+        for key, value in (('config', args.det_config), ('data_root', args.det_data_root),
+                           ('trials', args.det_trials)):
+            if value is not None:
+                cfg.evals.detection[key] = value
         validate_inputs(cfg)  # data paths, evaluation names, retrieval dataset
         backbone = load_backbone(args.backbone, spec)
     except (ConfigError, DataError, TeacherError, CheckpointError) as exc:
@@ -115,7 +125,7 @@ def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
 
     from .bench import _student_name, _write_json, build_retrieval_set
     from .data import build_datasets
-    from .evaluate import evaluate_backbone, protocol_caption
+    from .evaluate import detection_metrics, evaluate_backbone, protocol_caption
     from .leaderboard import write_leaderboard
     from .provenance import device_name, git_commit, versions
     from .runner import resolve_device
@@ -126,8 +136,18 @@ def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
     torch.manual_seed(cfg.seed)
     train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
     retrieval_set = build_retrieval_set(cfg, train_set.image_size)
-    metrics = evaluate_backbone(backbone, train_set, val_set, cfg.evals.to_dict(), train_set.image_size, device,
+    evals = cfg.evals.to_dict()
+    metrics = evaluate_backbone(backbone, train_set, val_set, evals, train_set.image_size, device,
                                 name, retrieval_set=retrieval_set, seed=cfg.seed)
+    if 'detection' in evals['suites']:
+        # the detector loads a plain exported backbone: write the (checked) network in that form
+        path = out / 'backbone.pth'
+        torch.save(backbone.state_dict(), path)
+        _write_json(path.with_suffix('.json'), backbone.spec())
+        if not Path(evals['detection']['config']).is_file():
+            evals['detection']['config'] = str(REPO_ROOT / evals['detection']['config'])
+        print(f'detection transfer ({Path(evals["detection"]["config"]).stem}) ...', flush=True)
+        metrics.update(detection_metrics(path, evals, out / 'detection', cfg.seed))
     rows = [dict(kind='method', method=name, student=_student_name(backbone.spec()), teacher='–', status='ok',
                  seed=cfg.seed, image_size=train_set.image_size, device=device_name(device), git_commit=git_commit(),
                  versions=versions(), **metrics)]

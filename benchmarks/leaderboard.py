@@ -67,6 +67,10 @@ def metric_columns(rows, top5: bool = True) -> list:
     cols += _numbered(rows, _RECALL, 'R@{}', '.1f')
     if 'ca_top1' in present:
         cols.append(('ca_top1', 'CA', '.1f'))
+    if 'det_status' in present:  # detection transfer: a failed run shows as 'failed' in its cells
+        cols += [('det_ap50', 'AP50', '.1f'), ('det_ap', 'AP', '.1f')]
+        if top5:  # the CSV/JSON carry AP75 and the spread over trials too
+            cols += [('det_ap75', 'AP75', '.1f'), ('det_ap50_std', 'AP50 std', '.2f'), ('det_ap_std', 'AP std', '.2f')]
     return cols
 
 
@@ -106,7 +110,8 @@ def markdown_table(rows, caption: str = '') -> str:
     body = []
     columns = table_columns(rows)
     for r in sort_rows(rows):
-        cells = [_fmt(r.get(f), fmt) for f, _, fmt in columns]
+        cells = [('failed' if f.startswith('det_') and r.get('det_status') == 'failed' else _fmt(r.get(f), fmt))
+                 for f, _, fmt in columns]
         if r.get('status', 'ok') != 'ok':
             cells[0] += f" (failed: {r.get('error', '')})"
         body.append(cells)

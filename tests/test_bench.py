@@ -9,8 +9,10 @@ from benchmarks.bench import main
 from methods.backbones import build_backbone
 from tests.test_data import TINY, write_imagefolder
 
-# every evaluation, at a test-sized cost (probe epochs ×0.1, 0.1 s of timing, one k-means start)
-FAST_EVALS = ['evals.linear.epochs_scale=0.1', 'evals.latency.max_time_s=0.1', 'evals.ca.nredo=1']
+# every evaluation but detection (tests/test_detection.py), at a test-sized cost (probe epochs ×0.1,
+# 0.1 s of timing, one k-means start)
+FAST_EVALS = ['evals.suites=[knn,linear,retrieval,ca,flops,latency]', 'evals.linear.epochs_scale=0.1',
+              'evals.latency.max_time_s=0.1', 'evals.ca.nredo=1']
 BASE_OPTS = [
     'data.train_per_class=20', 'data.val_per_class=8', 'data.image_size=32',
     'budget.epochs=1', 'budget.batch_size=32', 'budget.log_interval=2',
