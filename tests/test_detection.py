@@ -50,8 +50,8 @@ def test_generated_backbone_section_matches_the_student():
     assert backbone['base_channels'] == 8 and channels == [8, 16, 32, 64]
     _, channels50 = backbone_section(dict(arch='resnet50', width=0.25, small_input=False))
     assert channels50 == [64, 128, 256, 512]
-    with pytest.raises(DetectionError, match='mobilenet_v2'):
-        backbone_section(dict(arch='mobilenet_v2', width=1.0))
+    with pytest.raises(DetectionError, match='alexnet'):
+        backbone_section(dict(arch='alexnet', width=1.0))
     with pytest.raises(DetectionError, match='small-input'):
         backbone_section(dict(arch='resnet18', width=1.0, small_input=True))
 
