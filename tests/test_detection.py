@@ -118,3 +118,38 @@ def test_bench_rows_carry_detection_and_a_failed_run_is_isolated(tmp_path, cache
     row = next(r for r in json.loads((tmp_path / 'bad' / 'rows.json').read_text()) if r['method'] == 'compress_2q')
     assert row['det_status'] == 'failed' and row['det_error'] and row['knn20_top1'] >= 0
     assert 'failed' in (tmp_path / 'bad' / 'leaderboard.md').read_text()
+
+
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow')
+
+
+def _fake_vocdevkit(root):
+    """A VOCdevkit layout (VOC2007 + VOC2012, VOC class names) made from the embedded detection data."""
+    import re
+    import shutil
+
+    from benchmarks.detection_data import write_voc
+    spec = DetectionSpec(train_images=6, val_images=3, image_size=128)
+    write_voc(spec, root)
+    names = dict(zip(spec.class_names, VOC_CLASSES))
+    for xml in (root / 'VOC2007' / 'Annotations').glob('*.xml'):
+        xml.write_text(re.sub(r'<name>(\w+)</name>', lambda m: f'<name>{names[m.group(1)]}</name>', xml.read_text()))
+    shutil.copytree(root / 'VOC2007', root / 'VOC2012')
+    return root
+
+
+def test_paper_voc0712_config_runs_on_a_vocdevkit_layout(tmp_path):
+    root = _fake_vocdevkit(tmp_path / 'VOCdevkit')
+    path = _export(tmp_path)
+    # the paper protocol (07+12 trainval -> 07 test, VOC metric), shrunk to one epoch of small images
+    small = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=2', 'train_dataloader.dataset.times=1',
+             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+             'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+             'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+             'train_dataloader.dataset.dataset.datasets.0.pipeline.2.scale=(160,128)',
+             'train_dataloader.dataset.dataset.datasets.1.pipeline.2.scale=(160,128)',
+             'test_dataloader.dataset.pipeline.1.scale=(160,128)']
+    out = run_detection_subprocess(path, 'configs/detection/voc0712_faster_rcnn_r18_fpn.py', root, tmp_path / 'det',
+                                   options=small, timeout_s=600)
+    assert out['det_status'] == 'ok', out.get('det_error')
+    assert 0 <= out['det_ap50'] <= 100 and 0 <= out['det_ap'] <= out['det_ap50']
