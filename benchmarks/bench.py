@@ -143,6 +143,11 @@ def validate_evals(cfg) -> None:
         det = cfg.evals.detection
         if not Path(det.config).is_file() and not (REPO_ROOT / det.config).is_file():
             raise ConfigError(f'evals.detection.config={det.config!r} does not exist; see configs/detection/.')
+        if not det.get('data_root') and not Path(det.config).name.startswith('embedded_'):
+            raise ConfigError(f'evals.detection.config={det.config!r} is a paper protocol and needs its dataset: pass '
+                              f'the VOCdevkit / COCO folder with --det-data-root DIR (tools/evaluate.py) or '
+                              f'evals.detection.data_root=DIR; only configs/detection/embedded_*.py run on the '
+                              f'embedded data.')
         if det.get('data_root') and not Path(det.data_root).is_dir():
             raise ConfigError(f'evals.detection.data_root={det.data_root!r} is not a directory (the VOCdevkit or '
                               f'COCO folder); leave it None for the embedded detection data.')

@@ -82,6 +82,8 @@ def test_evaluate_tool_on_an_exported_student_with_every_evaluation(tmp_path, ca
     (['--backbone', '{plain}', '--arch', 'resnet18', '--suites', 'knn,lineer'], 'unknown evaluation'),
     (['--backbone', '{plain}', '--arch', 'resnet18', '--cfg-options', 'evals.retrieval.dataset=cub200'],
      'evals.retrieval.root'),
+    (['--backbone', '{plain}', '--arch', 'resnet18', '--suites', 'detection', '--det-config',
+      'configs/detection/voc0712_faster_rcnn_r18_fpn.py'], '--det-data-root'),
 ])
 def test_evaluate_tool_bad_input(args, message, tmp_path, capsys):
     plain = tmp_path / 'plain.pth'
