@@ -71,11 +71,12 @@ def protocol_caption(evals_cfg: dict) -> str:
 
 
 def evaluate_features(train_f, train_y, val_f, val_y, evals_cfg: dict, suites, device='cpu', seed: int = 0,
-                      retrieval_features=None) -> dict:
-    """Every feature-based evaluation in ``suites`` on features extracted once."""
+                      retrieval_features=None, num_classes: int | None = None) -> dict:
+    """Every feature-based evaluation in ``suites`` on features extracted once. ``num_classes``: the
+    dataset's class count (default: the largest label seen + 1)."""
     from .evals.retrieval import class_disjoint_split, recall_at_k
     metrics = {}
-    num_classes = int(max(train_y.max(), val_y.max())) + 1
+    num_classes = num_classes or int(max(train_y.max(), val_y.max())) + 1
     if 'knn' in suites:
         from .evals.knn import knn_evaluate
         knn = dict(evals_cfg['knn'])
@@ -126,7 +127,7 @@ def evaluate_backbone(backbone, train_set, val_set, evals_cfg: dict, image_size:
             retrieval_features = extract_features(backbone, retrieval_set, bs, device,
                                                   desc=f'{name}: retrieval features')
         metrics.update(evaluate_features(train_f, train_y, val_f, val_y, evals_cfg, suites, device, seed,
-                                         retrieval_features))
+                                         retrieval_features, num_classes=len(train_set.classes)))
     if 'linear' in suites and evals_cfg['linear'].get('mode', 'cached') == 'augmented':
         from .evals.linear import linear_probe_augmented
         lin = evals_cfg['linear']

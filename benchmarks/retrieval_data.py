@@ -20,8 +20,8 @@ names, in class-id order, so the test part of CUB has labels 0-99 for classes 10
 Metadata is scanned, and every listed image file checked to exist, before any image is decoded;
 problems raise `DataError` saying what is wrong and how to fix it.
 
-The embedded default needs no loader: `embedded_retrieval_indices` picks the test part of its
-(held-out val) split by class.
+The embedded default (and any suite's own val split) needs no loader: benchmarks/evaluate.py takes
+the second half of its classes from the features it already extracted.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from .evals.retrieval import class_disjoint_split
 from .imagefolder import scan_imagefolder
 
 __all__ = ['RetrievalImages', 'CUB200Retrieval', 'Cars196Retrieval', 'ImageFolderRetrieval', 'build_retrieval_dataset',
-           'embedded_retrieval_indices', 'RETRIEVAL_KINDS']
+           'RETRIEVAL_KINDS']
 
 RETRIEVAL_KINDS = ('cub200', 'cars196', 'imagefolder')
 PARTS = ('train', 'test')
@@ -277,15 +277,3 @@ def build_retrieval_dataset(kind: str, root, image_size: int = 64, seed: int = 0
         raise DataError(f'split={split!r} applies to the imagefolder kind only; {kind} always uses '
                         f'all its images, cut by class.')
     return cls(root, part, recipes, image_size, seed)
-
-
-def embedded_retrieval_indices(dataset) -> np.ndarray:
-    """Indices of the test part (second half of ``dataset.classes``) of a full-class dataset.
-
-    For the embedded default (`benchmarks.data.EmbeddedDataset`, e.g. its held-out val split) and
-    any ViewDataset whose ``labels`` index ``classes``: int64 ``[M]``, ascending. With 10 classes the
-    test part is classes 5-9; an odd count gives the test part the extra class. Use as
-    ``recall_at_k(features[idx], labels[idx])`` on the features of the whole split.
-    """
-    _, test_idx = class_disjoint_split(dataset.labels, num_classes=len(dataset.classes))
-    return test_idx

@@ -9,7 +9,7 @@ A method is one `mmengine.model.BaseModel` subclass registered in `methods.regis
 * ``loss(batch) -> dict``: named loss terms; the mmengine runner sums every key containing ``loss``.
   ``batch`` is ``dict(index=[N] long, views=list of [N,3,H,W] float (normalised), label=[N] long)``.
 * ``trainable_parameters()``: what the optimiser updates (default: every parameter that requires grad).
-* ``student_backbone()``: the module that evaluations and exports use; ``student_spec()`` rebuilds it.
+* ``student_backbone()``: the module that evaluations and exports use (rebuilt from its ``spec()``).
 * Queues and EMA encoders are modules/buffers, so checkpoints and DDP need nothing special.
 
 Optional hooks (defaults do nothing):
@@ -96,9 +96,6 @@ class Method(BaseModel):
     def student_backbones(self) -> dict:
         """``{label: plain backbone}`` of every student this training produced (see module doc)."""
         return {'': self.student_backbone()}
-
-    def student_spec(self) -> dict:
-        return self.student.spec()
 
     def trainable_parameters(self):
         return [p for p in self.parameters() if p.requires_grad]

@@ -6,13 +6,11 @@ import torch
 from PIL import Image
 
 import benchmarks.retrieval_data as rd
-from benchmarks.data import EmbeddedDataset
 from benchmarks.errors import DataError
 from benchmarks.evals.features import extract_features
 from benchmarks.evals.retrieval import class_disjoint_split, recall_at_k
 from benchmarks.retrieval_data import (Cars196Retrieval, CUB200Retrieval, ImageFolderRetrieval,
-                                       build_retrieval_dataset, embedded_retrieval_indices)
-from benchmarks.synthetic import SHAPE_NAMES, SyntheticSpec
+                                       build_retrieval_dataset)
 
 KS = (1, 2, 4, 8)
 
@@ -199,15 +197,6 @@ def test_class_disjoint_split_counts():
     y = np.repeat(np.arange(200), 3)
     train, test = class_disjoint_split(y, num_classes=200)
     assert len(np.unique(y[train])) == 100 and y[test].min() == 100
-
-
-def test_embedded_retrieval_indices(tmp_path):
-    spec = SyntheticSpec(num_classes=5, train_per_class=2, val_per_class=3, image_size=16)
-    val = EmbeddedDataset('val', spec, cache_dir=tmp_path)
-    idx = embedded_retrieval_indices(val)
-    assert sorted(set(val.labels[idx].tolist())) == [2, 3, 4]     # 5 classes: 2 train, 3 test
-    assert len(idx) == 9 and np.all(np.diff(idx) > 0)
-    assert [val.classes[c] for c in (2, 3, 4)] == SHAPE_NAMES[2:5]
 
 
 # --- on-disk fixtures -------------------------------------------------------------------------------
