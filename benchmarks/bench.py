@@ -50,7 +50,7 @@ def parse_args(argv=None):
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                    help='override config keys, mmengine style (e.g. budget.epochs=2 method_cfgs.compress_2q.temperature=0.02)')
     p.add_argument('--suites', default=None, metavar='LIST',
-                   help='comma-separated evaluations: knn,linear,retrieval,ca,flops,latency '
+                   help='comma-separated evaluations: knn,linear,retrieval,ca,flops,latency,detection '
                         "(default: the config's evals.suites)")
     p.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
     return p.parse_args(argv)

@@ -48,7 +48,7 @@ def parse_args(argv=None):
     p.add_argument('--config', default='default', help='suite whose data and evaluation protocol to use')
     p.add_argument('--data-root', default=None, help='ImageFolder root with train/ and val/ (default: embedded data)')
     p.add_argument('--suites', default=None, metavar='LIST',
-                   help="comma-separated evaluations: knn,linear,retrieval,ca,flops,latency (default: the config's)")
+                   help="comma-separated evaluations: knn,linear,retrieval,ca,flops,latency,detection (default: the config's)")
     p.add_argument('--det-config', default=None,
                    help='detection config for --suites detection (default: evals.detection.config, the embedded '
                         'data); e.g. configs/detection/voc0712_faster_rcnn_r18_fpn.py')
