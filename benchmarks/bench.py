@@ -250,14 +250,17 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
                          hparams=teacher.meta.get('train'), **metrics, **common))
         flush()
 
+    # one prepare context per run (with / without the teacher): the teacher's features of the training
+    # set are extracted at most once, however many methods ask for them
+    contexts = {flag: build_prepare_context(train_set, teacher if flag else None, cfg.data.to_dict(), cfg.seed,
+                                            device, log=log) for flag in (False, True)}
     for name in cfg.methods:
         method_cfg = cfg.method_cfgs[name].to_dict()
         cls = get_method(method_cfg['type'])
         aug = cfg.augmentation or cls.augmentation
         views = train_set.with_recipes([aug] * cls.num_views)
         start = time.perf_counter()
-        prepared = cls.prepare(build_prepare_context(train_set, teacher if cls.needs_teacher else None,
-                                                     cfg.data.to_dict(), cfg.seed, device, log=log), method_cfg)
+        prepared = cls.prepare(contexts[cls.needs_teacher], method_cfg)
         prepare_time = time.perf_counter() - start
         log(f'[{name}] training {_student_name(cfg.student)} for {budget["epochs"]} epochs ({aug} views)')
         result = train_method(name, method_cfg, cfg.student.to_dict(), teacher if cls.needs_teacher else None,

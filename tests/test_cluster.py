@@ -65,3 +65,19 @@ def test_cc_loss_is_cross_entropy_on_the_assigned_cluster(tiny_teacher):
 def test_cc_without_assignments_says_how_to_get_them(tiny_teacher):
     with pytest.raises(ValueError, match='prepare'):
         build_method('cc', {}, dict(arch='resnet18', width=0.125), tiny_teacher)
+
+
+def test_teacher_features_are_extracted_once_per_context(tiny_teacher, tmp_path, monkeypatch):
+    import benchmarks.prepare as prep
+    from benchmarks.data import EmbeddedDataset
+    from benchmarks.synthetic import SyntheticSpec
+    spec = SyntheticSpec(num_classes=3, train_per_class=8, val_per_class=2, image_size=32)
+    train = EmbeddedDataset('train', spec, ('center',), 0, tmp_path / 'data')
+    calls = []
+    real = prep.extract_features
+    monkeypatch.setattr(prep, 'extract_features', lambda *a, **k: calls.append(1) or real(*a, **k))
+    ctx = build_prepare_context(train, tiny_teacher, dict(type='embedded'), 0, 'cpu', log=lambda m: None,
+                                cache_dir=tmp_path)
+    get_method('cc').prepare(ctx, dict(num_clusters=3))
+    get_method('cc').prepare(ctx, dict(num_clusters=2))  # another k: new clustering, same features
+    assert len(calls) == 1
