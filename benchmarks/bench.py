@@ -194,8 +194,14 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     from .runner import resolve_device, train_method
     from .teacher_cache import obtain_teacher
 
+    from .distributed import barrier, dist_info
+    info = dist_info()
+    if not info.is_main:  # the other processes train; rank 0 alone evaluates, logs and writes
+        def log(*_a, **_k):
+            return None
     work_dir.mkdir(parents=True, exist_ok=True)
-    cfg.dump(str(work_dir / 'config.py'))
+    if info.is_main:
+        cfg.dump(str(work_dir / 'config.py'))
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
@@ -219,7 +225,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
                                              det_root))
         return metrics
     common = dict(seed=cfg.seed, image_size=image_size, device=device_name(device), git_commit=git_commit(),
-                  versions=versions())
+                  versions=versions(), world_size=info.world_size)
     budget = cfg.budget.to_dict()
     rows = []
     caption = (f"**{cfg.get('suite', 'custom')}** suite — {protocol_caption(evals)}. Data: "
@@ -236,6 +242,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     if any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
         teacher, teacher_time = obtain_teacher(cfg, train_set, log=log)
         log(f'teacher: {teacher.name} ({teacher.source})')
+    if teacher is not None and info.is_main:
         teacher_file = None
         if detect and evals['detection'].get('teacher', True):  # the teacher's backbone, exported likewise
             (work_dir / 'teacher').mkdir(exist_ok=True)
@@ -265,6 +272,9 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
         log(f'[{name}] training {_student_name(cfg.student)} for {budget["epochs"]} epochs ({aug} views)')
         result = train_method(name, method_cfg, cfg.student.to_dict(), teacher if cls.needs_teacher else None,
                               views, budget, work_dir / name, cfg.seed, cfg.device, desc=name, prepared=prepared)
+        if not info.is_main:
+            barrier()  # wait while rank 0 evaluates this method, then train the next one together
+            continue
         students = result.method.student_backbones()
         for label, backbone in students.items():
             row_name = f'{name} {label}' if label else name
@@ -288,7 +298,10 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
                 knn += f"  detection failed: {metrics.get('det_error', '')}"
             cost = f"  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}" if 'params_m' in metrics else ''
             log(f"[{row_name}] done in {result.wall_time_s + prepare_time:.0f}s: {knn}{cost}")
+        barrier()
 
+    if not info.is_main:
+        return rows
     if cfg.evals.get('raw_pixel_floor', True):
         metrics = evaluate(None, 'raw pixels')
         rows.append(dict(kind='floor', method='raw pixels', student='–', teacher='none', status='ok',
@@ -313,18 +326,26 @@ def main(argv=None) -> int:
             return 0
         validate_inputs(cfg)
         validate_components(cfg)
+        from .distributed import init_distributed
+        from .runner import check_budget
+        info = init_distributed(cfg.device)
+        check_budget(cfg.budget.to_dict(), cfg.device, info.world_size)
     except (ConfigError, DataError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
+    from .distributed import broadcast_object
     suite = cfg.get('suite', Path(args.config).stem)
-    work_dir = Path(args.work_dir) if args.work_dir else (
-        REPO_ROOT / 'results' / f"{suite}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    # every process must agree on the run folder (its timestamp is rank 0's)
+    work_dir = Path(broadcast_object(str(args.work_dir) if args.work_dir else str(
+        REPO_ROOT / 'results' / f"{suite}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")))
     start = time.perf_counter()
     try:
         run(cfg, work_dir)
     except (DataError, TeacherError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
+    if not info.is_main:
+        return 0
     print()
     print((work_dir / 'leaderboard.md').read_text())
     print(f'results: {work_dir} (total {time.perf_counter() - start:.0f}s)')

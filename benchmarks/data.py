@@ -135,27 +135,60 @@ def build_datasets(data_cfg: dict, recipes, seed: int, cache_dir=None):
 
 @DATA_SAMPLERS.register_module()
 class EpochIndexSampler(DefaultSampler):
-    """mmengine's DefaultSampler (seeded shuffle, DDP sharding) yielding ``(epoch, index)`` pairs."""
+    """mmengine's DefaultSampler (seeded shuffle per epoch) yielding ``(epoch, index)`` pairs.
+
+    With ``batch_size`` (the per-process batch) it shards by *global batch*: the epoch's permutation is
+    cut into global batches of ``batch_size * world_size`` and rank ``r`` takes the ``r``-th contiguous
+    block of each (the incomplete last global batch is dropped, as ``drop_last`` does). All-gathering
+    a step's keys in rank order then reproduces exactly the single-process batch in the same order, so
+    a distributed run's queues hold what a single-process run with the same global batch holds.
+    mmengine's default interleaved sharding (``indices[rank::world]``) would give the same images in
+    another order. Without ``batch_size`` it behaves like DefaultSampler.
+    """
+
+    def __init__(self, dataset, shuffle: bool = True, seed=None, round_up: bool = True,
+                 batch_size: int | None = None):
+        super().__init__(dataset, shuffle=shuffle, seed=seed, round_up=round_up)
+        self.batch_size = batch_size
+        if batch_size is not None:
+            per_global = batch_size * self.world_size
+            self.num_samples = (len(dataset) // per_global) * batch_size
+
+    def _permutation(self) -> list:
+        if self.shuffle:
+            g = torch.Generator()
+            g.manual_seed(self.seed + self.epoch)
+            return torch.randperm(len(self.dataset), generator=g).tolist()
+        return list(range(len(self.dataset)))
 
     def __iter__(self):
         epoch = self.epoch
-        for i in super().__iter__():
-            yield epoch, i
+        if self.batch_size is None:
+            for i in super().__iter__():
+                yield epoch, i
+            return
+        order, b = self._permutation(), self.batch_size
+        for start in range(0, (len(order) // (b * self.world_size)) * b * self.world_size, b * self.world_size):
+            for i in order[start + self.rank * b:start + (self.rank + 1) * b]:
+                yield epoch, i
 
 
 class ViewsPreprocessor(BaseDataPreprocessor):
     """Moves a collated ``(index, views, label)`` batch to the device and normalises the views.
 
-    uint8 [N,3,H,W] -> float32 ``(x / 255 - mean) / std`` on the device, so the host only moves bytes.
+    uint8 [N,3,H,W] -> float32 ``(x / 255 - mean) / std`` on the device, so the host only moves bytes;
+    ``channels_last=True`` returns the views in NHWC memory layout (the budget's ``channels_last``).
     """
 
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False):
         super().__init__()
+        self.channels_last = channels_last
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.float() / 255.0 - self.mean) / self.std
+        x = (x.float() / 255.0 - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def forward(self, data, training: bool = False):
         index, views, label = self.cast_data(list(data))

@@ -4,7 +4,8 @@ A method's data-dependent setup (cluster classification's k-means, CRD's memory 
 `methods.base.PrepareContext` built here. Teacher features are extracted once per run and feature
 (centre view, dataset order) and shared by every method that asks; cached results are keyed by what
 they depend on — the method's own key plus the data section, the image size and a fingerprint of
-the teacher's weights — and stored as tensor-only files that load with ``weights_only=True``.
+the teacher's weights — and stored as tensor-only files that load with ``weights_only=True``. In a
+distributed run rank 0 computes them and broadcasts the result.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import torch
 
 from methods.base import PrepareContext
 
+from .distributed import broadcast_object, dist_info
 from .evals.features import extract_features
 from .synthetic import default_cache_dir
 
@@ -62,6 +64,14 @@ def build_prepare_context(train_set, teacher, data_cfg: dict, seed: int, device,
         return features[feature]
 
     def cached(name: str, key: dict, compute):
+        # one process computes (and caches), the others receive its result: a k-means run on each
+        # process could give each a different clustering
+        info = dist_info()
+        if info.distributed:
+            return broadcast_object(cached_here(name, key, compute) if info.is_main else None)
+        return cached_here(name, key, compute)
+
+    def cached_here(name: str, key: dict, compute):
         if 'teacher' not in fingerprint:
             fingerprint['teacher'] = teacher_fingerprint(teacher)
         full = dict(key=key, data=data_cfg, image_size=train_set.image_size, n=len(train_set),

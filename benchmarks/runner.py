@@ -1,12 +1,27 @@
 """Train one method under a budget with the mmengine Runner.
 
 This module is the only place that owns the optimiser, the schedule, the seed, the data loader,
-checkpoints and (later) AMP/DDP: a method contributes only its model and its own hyperparameters,
-so every method of a suite is trained under exactly the same budget:
+checkpoints, mixed precision and DDP: a method contributes only its model and its own
+hyperparameters, so every method of a suite is trained under exactly the same budget:
 
     budget = dict(epochs=..., batch_size=..., optimizer=dict(type='SGD', lr=..., momentum=..., weight_decay=...),
                   schedule=dict(type='cosine' | 'step', warmup_epochs=..., milestones=[...], gamma=...),
-                  num_workers=..., log_interval=..., checkpoint_interval=...)
+                  num_workers=..., log_interval=..., checkpoint_interval=...,
+                  amp=None | 'bf16' | 'fp16', channels_last=False, sync_bn=False)
+
+Distributed (``torchrun``/Slurm, see `benchmarks.distributed`): ``batch_size`` is the *global* batch;
+each of the W processes gets ``batch_size / W`` images, taken as its contiguous block of the
+single-process global batch (`EpochIndexSampler`), and the methods all-gather keys before enqueueing,
+so queues and the summed gradient are those of a single-process run with the same global batch. The
+model is wrapped in mmengine's ``MMDistributedDataParallel`` with ``broadcast_buffers=False``: queues
+are kept identical by the gathers (broadcasting a 128k-entry bank every step would cost more than the
+step), BN running statistics stay per process (rank 0's are saved, as in mmengine's default). The
+frozen teacher is never wrapped (methods hold it outside their module tree). ``sync_bn=True``
+converts the student's BN layers to ``SyncBatchNorm`` (GPU only: PyTorch has no CPU SyncBN).
+
+``amp`` runs forward passes under CUDA autocast in bf16 or fp16 (mmengine ``AmpOptimWrapper``, with a
+dynamic loss scale) and ``channels_last`` stores the model and the input batches NHWC, which is what
+tensor-core convolutions want. Both are GPU options; on CPU they are refused before training.
 
 Checkpoints written here reload under torch's ``weights_only=True`` default. mmengine 0.10.7 pickles
 its message hub (``HistoryBuffer`` objects whose state holds bound methods, i.e. ``builtins.getattr``,
@@ -36,6 +51,8 @@ from tqdm import tqdm
 from methods import get_method
 
 from .data import ViewsPreprocessor
+from .distributed import all_reduce_mean, dist_info
+from .errors import ConfigError
 
 _HISTORY = '__history_buffer__'
 
@@ -101,12 +118,13 @@ class ProgressHook(Hook):
 
     def before_train(self, runner):
         self.bar = tqdm(total=runner.max_iters, desc=self.desc, unit='it', dynamic_ncols=True, leave=False,
-                        mininterval=1.0, initial=runner.iter)
+                        mininterval=1.0, initial=runner.iter, disable=not dist_info().is_main)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.bar.update(1)
         if outputs and (runner.iter + 1) % self.interval == 0:
-            loss = float(outputs['loss'].detach())
+            # the global batch's loss: each process holds the mean over its own shard
+            loss = all_reduce_mean(float(outputs['loss'].detach()))
             self.loss_curve.append((runner.iter + 1, loss))
             self.bar.set_postfix(loss=f'{loss:.4f}', epoch=runner.epoch + 1)
 
@@ -167,14 +185,36 @@ class TrainResult:
     final_loss: float = float('nan')
 
 
-def build_method(name: str, method_cfg: dict, student: dict, teacher, device=None, prepared: dict | None = None):
+AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
+
+
+def check_budget(budget: dict, device: str = 'auto', world_size: int = 1) -> None:
+    """Budget options that cannot work here, refused before any training (ConfigError)."""
+    dev = resolve_device(device)
+    amp = budget.get('amp')
+    if amp is not None and amp not in AMP_DTYPES:
+        raise ConfigError(f"budget.amp={amp!r} is not one of None, 'bf16', 'fp16'.")
+    for key, on in (('amp', amp is not None), ('channels_last', budget.get('channels_last')),
+                    ('sync_bn', budget.get('sync_bn'))):
+        if on and dev.type != 'cuda':
+            raise ConfigError(f'budget.{key} is a GPU option, but this run trains on {dev.type} (no CUDA device '
+                              f'{"is available" if not torch.cuda.is_available() else "selected"}); drop it '
+                              f'(--cfg-options budget.{key}={"None" if key == "amp" else "False"}) or run on a GPU.')
+    if budget['batch_size'] % world_size:
+        raise ConfigError(f"budget.batch_size={budget['batch_size']} is the global batch and must divide evenly over "
+                          f'the {world_size} processes; choose a multiple of {world_size}.')
+
+
+def build_method(name: str, method_cfg: dict, student: dict, teacher, device=None, prepared: dict | None = None,
+                 channels_last: bool = False):
     """Instantiate a registered method with its hyperparameters (``method_cfg`` minus ``type``) and the
     extra kwargs its ``prepare`` returned. ``method_cfg['type']``, when present, names the registered
     class (a suite can run one class under several labels, e.g. ablation variants)."""
     cls = get_method(method_cfg.get('type', name))
     kwargs = {k: v for k, v in method_cfg.items() if k != 'type'}
     kwargs.update(prepared or {})
-    return cls(student=dict(student), teacher=teacher, data_preprocessor=ViewsPreprocessor(), **kwargs)
+    return cls(student=dict(student), teacher=teacher, data_preprocessor=ViewsPreprocessor(channels_last=channels_last),
+               **kwargs)
 
 
 def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set, budget: dict,
@@ -183,18 +223,41 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
     """Train method ``name`` (a registered name, or a label whose ``method_cfg['type']`` is one) on
     ``train_set`` under ``budget``; returns the trained method and its cost."""
     dev = resolve_device(device)
+    info = dist_info()
+    check_budget(budget, device, info.world_size)
+    channels_last = bool(budget.get('channels_last'))
     if teacher is not None:
         teacher.to(dev)
+        if channels_last:
+            teacher.to(memory_format=torch.channels_last)
     torch.manual_seed(seed)  # the method's own initialisation is part of the seeded run
-    method = build_method(name, method_cfg, student, teacher, prepared=prepared)
+    method = build_method(name, method_cfg, student, teacher, prepared=prepared, channels_last=channels_last)
+    if channels_last:
+        method.to(memory_format=torch.channels_last)
+    if budget.get('sync_bn') and info.distributed:
+        method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     bs, nw = budget['batch_size'], budget.get('num_workers', 0)
     if len(train_set) < bs:
         raise ValueError(f'the training set has {len(train_set)} images, fewer than budget.batch_size={bs}')
-    loader = dict(dataset=train_set, sampler=dict(type='EpochIndexSampler', shuffle=True, seed=seed),
-                  batch_size=bs, num_workers=nw, persistent_workers=nw > 0, drop_last=True,
+    per_rank = bs // info.world_size
+    loader = dict(dataset=train_set,
+                  sampler=dict(type='EpochIndexSampler', shuffle=True, seed=seed, batch_size=per_rank),
+                  batch_size=per_rank, num_workers=nw, persistent_workers=nw > 0, drop_last=True,
                   collate_fn=train_set.collate_fn())
+    optimizer = _optimizer(method.trainable_parameters(), budget['optimizer'])
+    if budget.get('amp'):
+        optim_wrapper = dict(type='AmpOptimWrapper', optimizer=optimizer, dtype=AMP_DTYPES[budget['amp']])
+    else:
+        optim_wrapper = OptimWrapper(optimizer)
+    dist_kwargs = dict(launcher='none')
+    if info.distributed:  # the process group exists already (benchmarks.distributed.init_distributed)
+        # (mmengine reads the wrapper from the runner's cfg, not from a constructor argument)
+        dist_kwargs = dict(launcher='pytorch', cfg=dict(model_wrapper_cfg=dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            device_ids=[info.local_rank] if dev.type == 'cuda' else None,
+            find_unused_parameters=getattr(method, 'ddp_find_unused_parameters', False))))
     progress = ProgressHook(desc or name, interval=budget.get('log_interval', 10))
     with contextlib.redirect_stdout(io.StringIO()):  # mmengine prints its environment report while building
         runner = Runner(
@@ -202,7 +265,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
             work_dir=str(work_dir),
             train_dataloader=loader,
             train_cfg=dict(by_epoch=True, max_epochs=budget['epochs'], val_interval=10 ** 9),
-            optim_wrapper=OptimWrapper(_optimizer(method.trainable_parameters(), budget['optimizer'])),
+            optim_wrapper=optim_wrapper,
             param_scheduler=_param_schedulers(budget),
             default_hooks=dict(
                 runtime_info=dict(type='RuntimeInfoHook'),
@@ -215,7 +278,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
             ),
             custom_hooks=[progress, TrainingProgressHook(), PlainCheckpointHook()],
             randomness=dict(seed=seed, deterministic=False),
-            launcher='none',
+            **dist_kwargs,
             log_level='INFO',
             experiment_name=desc or name,  # unique per run: mmengine keys its logger by this name
         )
@@ -235,6 +298,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
         peak = torch.cuda.max_memory_allocated(dev) / 2 ** 20
     else:  # process-wide peak RSS (Linux reports KiB); per-method peaks are not separable on CPU
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    method = runner.model.module if hasattr(runner.model, 'module') else runner.model
     method.eval()
     curve = progress.loss_curve
     return TrainResult(method=method, wall_time_s=wall, images_seen=iters * bs, iterations=iters,

@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+from .distributed import barrier, dist_info
 from .runner import train_method
 from .synthetic import default_cache_dir
 from .teachers import Teacher, load_teacher, save_teacher
@@ -42,8 +43,10 @@ def obtain_teacher(cfg, train_set, log=print, cache_dir=None) -> tuple[Teacher, 
     result = train_method(tcfg['method'], tcfg.get('method_cfg', {}), cfg.teacher.arch.to_dict(), None, views,
                           budget, folder / 'work', cfg.seed, cfg.device, desc='teacher')
     method = result.method
-    save_teacher(path, method.student_backbone(), getattr(method, 'head', None),
-                 dict(name=f"{tcfg['method']} {cfg.teacher.arch.arch} x{cfg.teacher.arch.width}",
-                      key=teacher_key(cfg), train=tcfg, wall_time_s=result.wall_time_s,
-                      images_seen=result.images_seen))
+    if dist_info().is_main:  # trained by every process together (DDP), written once
+        save_teacher(path, method.student_backbone(), getattr(method, 'head', None),
+                     dict(name=f"{tcfg['method']} {cfg.teacher.arch.arch} x{cfg.teacher.arch.width}",
+                          key=teacher_key(cfg), train=tcfg, wall_time_s=result.wall_time_s,
+                          images_seen=result.images_seen))
+    barrier()
     return load_teacher(path), time.perf_counter() - start

@@ -68,6 +68,9 @@ class Method(BaseModel):
     needs_teacher: bool = True
     num_views: int = 1
     augmentation: str = 'compress'
+    # DDP must look for parameters that got no gradient this step (a method whose loss skips some of
+    # its modules for part of training, e.g. SlimCLR's sub-width BNs during slow start); costs a graph walk
+    ddp_find_unused_parameters: bool = False
 
     def __init__(self, student: dict, teacher=None, data_preprocessor=None):
         super().__init__(data_preprocessor=data_preprocessor)

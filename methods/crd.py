@@ -24,6 +24,10 @@ resumed run keeps it). The memory size is the training-set size, supplied by `pr
 
 Ablation switches: ``teacher_feature`` ('backbone' | 'head'), ``num_negatives``, ``temperature``,
 ``memory_momentum``, ``embed_dim``.
+
+Distributed (the official code is single-GPU): each process draws its own negatives; the memories are
+updated with the all-gathered indices and embeddings of the global batch, so every process holds the
+same memories, and ``Z`` is the mean of the processes' first-batch estimates (the global batch's).
 """
 import math
 
@@ -31,7 +35,7 @@ import torch
 from torch import nn
 
 from .base import Method
-from .common import l2_normalize
+from .common import concat_all_gather, is_distributed, l2_normalize
 from .losses import crd_nce_loss, crd_normaliser, crd_scores
 from .registry import METHODS
 
@@ -74,19 +78,28 @@ class CRD(Method):
         self.num_samples, self.num_negatives = num_samples, num_negatives
         self.temperature, self.memory_momentum = temperature, memory_momentum
         self.teacher_feature, self.loss_weight = teacher_feature, loss_weight
+        self._z_synced = {}
         self._hparams = dict(embed_dim=embed_dim, num_negatives=num_negatives, temperature=temperature,
                              memory_momentum=memory_momentum, teacher_feature=teacher_feature,
                              loss_weight=loss_weight, memory_size=num_samples, negatives='uniform')
 
-    def _normalised(self, scores, z):
+    def _normalised(self, scores, name: str):
+        z = getattr(self, name)
         # torch.where keeps the "first batch sets Z" rule on the device (no .item() sync)
-        z.copy_(torch.where(z < 0, crd_normaliser(scores, self.num_samples), z))
+        estimate = crd_normaliser(scores, self.num_samples)
+        if is_distributed() and self.training and not self._z_synced.get(name):
+            # only the first step's estimate is ever used: average it over the global batch once
+            torch.distributed.all_reduce(estimate)
+            estimate = estimate / torch.distributed.get_world_size()
+            self._z_synced[name] = True
+        z.copy_(torch.where(z < 0, estimate, z))
         return scores / z
 
     @torch.no_grad()
     def _update_memory(self, memory, index, v):
+        index, v = concat_all_gather(index), concat_all_gather(v.detach())
         memory.index_copy_(0, index, l2_normalize(memory[index] * self.memory_momentum
-                                                   + v.detach() * (1 - self.memory_momentum)))
+                                                   + v.to(memory.dtype) * (1 - self.memory_momentum)))
 
     def loss(self, batch):
         x, index = batch['views'][0], batch['index']
@@ -95,8 +108,8 @@ class CRD(Method):
         idx = torch.randint(0, self.num_samples, (x.shape[0], self.num_negatives + 1), device=x.device)
         idx[:, 0] = index
         # the student anchor is scored against the teacher memory and vice versa (official ContrastMemory)
-        p_s = self._normalised(crd_scores(v_s, self.memory_t, idx, self.temperature), self.z_s)
-        p_t = self._normalised(crd_scores(v_t, self.memory_s, idx, self.temperature), self.z_t)
+        p_s = self._normalised(crd_scores(v_s, self.memory_t, idx, self.temperature), 'z_s')
+        p_t = self._normalised(crd_scores(v_t, self.memory_s, idx, self.temperature), 'z_t')
         loss = crd_nce_loss(p_s, self.num_samples) + crd_nce_loss(p_t, self.num_samples)
         if self.training:
             self._update_memory(self.memory_s, index, v_s)

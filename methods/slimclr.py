@@ -62,6 +62,7 @@ class SlimCLR(Method):
     paper = ('Zhao, Zhu, Wang, Yang, Slimmable Networks for Contrastive Self-supervised Learning, IJCV 2024 '
              '(arXiv 2209.15525)')
     needs_teacher = False
+    ddp_find_unused_parameters = True  # sub-width BNs and heads get no gradient during slow start
     num_views = 2
     augmentation = 'mocov2'
 

@@ -11,4 +11,9 @@ budget = dict(
     num_workers=0,            # in-memory data: workers only compete with compute on 2 cores
     log_interval=10,
     checkpoint_interval=1,
+    # GPU options (refused on CPU before training): autocast dtype None | 'bf16' | 'fp16', NHWC memory
+    # layout, SyncBatchNorm across processes (distributed runs; batch_size above is the global batch)
+    amp=None,
+    channels_last=False,
+    sync_bn=False,
 )
