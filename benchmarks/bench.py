@@ -98,6 +98,10 @@ def validate_inputs(cfg) -> None:
     """Paths, dataset layout and sizes: checked before anything heavy is even imported."""
     if cfg.data.type == 'imagefolder':
         from .imagefolder import scan_imagefolder
+        if not cfg.data.get('root'):
+            what = cfg.data.get('description') or 'an ImageFolder dataset with train/ and val/'
+            raise DataError(f"the {cfg.get('suite', 'chosen')} suite trains on {what}, and no dataset folder was given. "
+                            f'Pass it with --data-root DIR (the folder that contains train/ and val/).')
         root = Path(cfg.data.root)
         if not root.is_dir():
             raise DataError(f'--data-root {root} is not a directory. Pass the folder that contains train/ and val/.')
@@ -237,6 +241,9 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
     def flush():
         _write_json(work_dir / 'rows.json', rows)
         write_leaderboard(rows, work_dir, caption)
+        if cfg.get('paper'):  # paper reproduction suites: our numbers next to the published ones
+            from .paper_compare import paper_table
+            (work_dir / 'paper_comparison.md').write_text(paper_table(rows, cfg.paper.to_dict()))
 
     teacher, teacher_time = None, 0.0
     if any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
@@ -287,6 +294,7 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
                        student=_student_name(backbone.spec()),
                        teacher=teacher.name if cls.needs_teacher else 'none', status='ok',
                        images_seen=result.images_seen, train_time_s=result.wall_time_s,
+                       epoch_times_s=[round(t, 3) for t in result.epoch_times],
                        prepare_time_s=prepare_time, shared_training=len(students) > 1,
                        peak_mem_mb=result.peak_mem_mb, final_loss=result.final_loss, augmentation=aug,
                        hparams=result.method.hparams(), budget=budget, **metrics, **common)

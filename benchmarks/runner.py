@@ -115,6 +115,16 @@ class ProgressHook(Hook):
         self.desc, self.interval = desc, interval
         self.bar = None
         self.loss_curve = []
+        self.epoch_times = []   # wall seconds of each epoch (the first includes warm-up: cuDNN autotune)
+        self._epoch_start = None
+
+    def before_train_epoch(self, runner):
+        self._epoch_start = time.perf_counter()
+
+    def after_train_epoch(self, runner):
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()  # once per epoch: queued kernels belong to this epoch's time
+        self.epoch_times.append(time.perf_counter() - self._epoch_start)
 
     def before_train(self, runner):
         self.bar = tqdm(total=runner.max_iters, desc=self.desc, unit='it', dynamic_ncols=True, leave=False,
@@ -183,6 +193,7 @@ class TrainResult:
     work_dir: Path
     loss_curve: list = field(default_factory=list)
     final_loss: float = float('nan')
+    epoch_times: list = field(default_factory=list)
 
 
 AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
@@ -248,7 +259,8 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
                   collate_fn=train_set.collate_fn())
     optimizer = _optimizer(method.trainable_parameters(), budget['optimizer'])
     if budget.get('amp'):
-        optim_wrapper = dict(type='AmpOptimWrapper', optimizer=optimizer, dtype=AMP_DTYPES[budget['amp']])
+        from mmengine.optim import AmpOptimWrapper  # asserts CUDA when built: check_budget ran first
+        optim_wrapper = AmpOptimWrapper(optimizer=optimizer, dtype=AMP_DTYPES[budget['amp']])
     else:
         optim_wrapper = OptimWrapper(optimizer)
     dist_kwargs = dict(launcher='none')
@@ -278,6 +290,8 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
             ),
             custom_hooks=[progress, TrainingProgressHook(), PlainCheckpointHook()],
             randomness=dict(seed=seed, deterministic=False),
+            # fixed input shapes: let cuDNN pick the fastest convolution algorithms once
+            env_cfg=dict(cudnn_benchmark=dev.type == 'cuda', dist_cfg=dict(backend='nccl')),
             **dist_kwargs,
             log_level='INFO',
             experiment_name=desc or name,  # unique per run: mmengine keys its logger by this name
@@ -302,5 +316,5 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
     method.eval()
     curve = progress.loss_curve
     return TrainResult(method=method, wall_time_s=wall, images_seen=iters * bs, iterations=iters,
-                       peak_mem_mb=peak, work_dir=work_dir, loss_curve=curve,
+                       peak_mem_mb=peak, work_dir=work_dir, loss_curve=curve, epoch_times=progress.epoch_times,
                        final_loss=curve[-1][1] if curve else float('nan'))

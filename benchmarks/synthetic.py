@@ -280,16 +280,42 @@ def render_classification(spec: SyntheticSpec, labels: np.ndarray, rng: np.rando
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def generate_split(spec: SyntheticSpec, split: str, chunk: int = 250):
-    """All images of one split, deterministic in (spec, split). Returns (images uint8, labels int64)."""
+# below this many pixels a split renders faster in-process than it takes to start worker processes
+PARALLEL_MIN_PIXELS = 50_000_000
+
+
+def _render_chunk(spec: SyntheticSpec, split: str, i: int, labels: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng([spec.seed, 0 if split == 'train' else 1, i])
+    return render_classification(spec, labels, rng)
+
+
+def generate_split(spec: SyntheticSpec, split: str, chunk: int = 250, workers: int | None = None):
+    """All images of one split, deterministic in (spec, split). Returns (images uint8, labels int64).
+
+    Each chunk of ``chunk`` images has its own generator, so chunks render independently: large splits
+    (e.g. 224 px for GPU runs) are rendered by ``workers`` processes (default: every core) with
+    results identical to one process."""
     per_class = {'train': spec.train_per_class, 'val': spec.val_per_class}[split]
     labels = np.repeat(np.arange(spec.num_classes), per_class)
     order_rng = np.random.default_rng([spec.seed, 0 if split == 'train' else 1, 7])
     labels = labels[order_rng.permutation(len(labels))].astype(np.int64)
     images = np.empty((len(labels), spec.image_size, spec.image_size, 3), dtype=np.uint8)
-    for i, start in enumerate(range(0, len(labels), chunk)):
-        rng = np.random.default_rng([spec.seed, 0 if split == 'train' else 1, i])
-        images[start:start + chunk] = render_classification(spec, labels[start:start + chunk], rng)
+    starts = list(range(0, len(labels), chunk))
+    if workers is None:
+        big = len(labels) * spec.image_size ** 2 >= PARALLEL_MIN_PIXELS
+        workers = min(os.cpu_count() or 1, len(starts)) if big else 1
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        # spawn, not fork: the caller may hold BLAS/OpenMP thread pools that a forked child inherits locked
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn')) as pool:
+            parts = pool.map(_render_chunk, [spec] * len(starts), [split] * len(starts), range(len(starts)),
+                             [labels[s:s + chunk] for s in starts])
+            for start, part in zip(starts, parts):
+                images[start:start + len(part)] = part
+        return images, labels
+    for i, start in enumerate(starts):
+        images[start:start + chunk] = _render_chunk(spec, split, i, labels[start:start + chunk])
     return images, labels
 
 
