@@ -44,7 +44,15 @@ def parse_args(argv=None):
     p.add_argument('--data-root', default=None,
                    help='an ImageFolder dataset root with train/ and val/ (default: the embedded generated data)')
     p.add_argument('--teacher', default=None,
-                   help='teacher checkpoint; default: train a MoCo v2 teacher on the suite data once and cache it')
+                   help='teacher checkpoint (MoCo v1/v2/v3, SwAV, BYOL-/SimCLR-converted, CompRess/SEED students, '
+                        'torchvision or this project\'s format; layout and architecture read from the file); '
+                        'default: train a MoCo v2 teacher on the suite data once and cache it')
+    p.add_argument('--teacher-spec', default=None, metavar='NAME',
+                   help='force the checkpoint layout instead of detecting it (tools/make_teacher_checkpoint.py --list); '
+                        'needed for SimCLR-converted files ([0,1] input): simclr_v1_converted')
+    p.add_argument('--teacher-allow-globals', default=None, metavar='LIST',
+                   help='comma-separated pickled classes you trust in the teacher file, e.g. argparse.Namespace '
+                        '(CompRess student releases); nothing else is ever unpickled')
     p.add_argument('--work-dir', default=None, help='run folder (default: results/<suite>-<timestamp>)')
     p.add_argument('--seed', type=int, default=None, help="training seed (default: the suite's seed)")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
@@ -128,6 +136,24 @@ def validate_inputs(cfg) -> None:
     if cfg.teacher.checkpoint and not Path(cfg.teacher.checkpoint).is_file():
         raise ConfigError(f'--teacher {cfg.teacher.checkpoint} does not exist. Pass an existing checkpoint, or '
                           f'leave --teacher out to train and cache a MoCo v2 teacher on the suite data.')
+    if cfg.teacher.get('required') and not cfg.teacher.checkpoint:
+        what = cfg.teacher.get('description') or 'a teacher checkpoint'
+        raise ConfigError(f"the {cfg.get('suite', 'chosen')} suite distils from {what}; pass that file with "
+                          f"--teacher PATH (this suite does not train a stand-in teacher).")
+
+
+def check_teacher_features(cfg, teacher) -> None:
+    """Every method asking for the teacher's projection head gets a teacher that has one."""
+    from methods import get_method
+    for name in cfg.methods:
+        hp = cfg.method_cfgs[name]
+        if (get_method(hp.type).needs_teacher and hp.get('teacher_feature') is not None
+                and hp.teacher_feature not in teacher.feat_dims):
+            raise ConfigError(
+                f"method_cfgs.{name}.teacher_feature={hp.teacher_feature!r}, but the teacher {teacher.name} only has "
+                f"{', '.join(sorted(teacher.feat_dims))} features (its checkpoint carries no projection head). Distil "
+                f"the pooled backbone with --cfg-options method_cfgs.{name}.teacher_feature=backbone, or use a "
+                f"checkpoint with its head (MoCo v1/v2/v3, SwAV).")
 
 
 def validate_evals(cfg) -> None:
@@ -184,8 +210,9 @@ def _write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def run(cfg, work_dir: Path, log=print) -> list[dict]:
-    """Run a resolved, validated config; returns the result rows (also written to ``work_dir``)."""
+def run(cfg, work_dir: Path, log=print, teacher=None) -> list[dict]:
+    """Run a resolved, validated config; returns the result rows (also written to ``work_dir``).
+    ``teacher``: the ``teacher.checkpoint`` teacher when the caller has loaded it already."""
     import torch
 
     from methods import get_method
@@ -245,9 +272,9 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
             from .paper_compare import paper_table
             (work_dir / 'paper_comparison.md').write_text(paper_table(rows, cfg.paper.to_dict()))
 
-    teacher, teacher_time = None, 0.0
+    loaded, teacher, teacher_time = teacher, None, 0.0
     if any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
-        teacher, teacher_time = obtain_teacher(cfg, train_set, log=log)
+        teacher, teacher_time = obtain_teacher(cfg, train_set, log=log, loaded=loaded)
         log(f'teacher: {teacher.name} ({teacher.source})')
     if teacher is not None and info.is_main:
         teacher_file = None
@@ -256,12 +283,14 @@ def run(cfg, work_dir: Path, log=print) -> list[dict]:
             teacher_file = work_dir / 'teacher' / 'backbone.pth'
             torch.save(teacher.backbone.state_dict(), teacher_file)
             _write_json(teacher_file.with_suffix('.json'), teacher.backbone.spec())
-        metrics = evaluate(teacher.backbone, 'teacher', teacher_file)
+        # feature_extractor: the backbone behind the teacher's own input normalisation ([0,1] for SimCLR)
+        metrics = evaluate(teacher.feature_extractor(), 'teacher', teacher_file)
         # cost of making the teacher (recorded in the teacher file when it was trained, also when cached)
         rows.append(dict(kind='teacher', method='teacher', student=_student_name(teacher.backbone.spec()),
                          teacher=teacher.name, status='ok', teacher_time_s=teacher_time,
                          images_seen=teacher.meta.get('images_seen'), train_time_s=teacher.meta.get('wall_time_s'),
-                         hparams=teacher.meta.get('train'), **metrics, **common))
+                         hparams=teacher.meta.get('train'), teacher_spec=teacher.spec_name,
+                         teacher_input_norm=teacher.meta.get('input_norm'), **metrics, **common))
         flush()
 
     # one prepare context per run (with / without the teacher): the teacher's features of the training
@@ -327,6 +356,10 @@ def main(argv=None) -> int:
         methods = _parse_methods(args.methods)
         cfg = resolve(args.config, methods=methods, options=args.cfg_options, seed=args.seed,
                       data_root=args.data_root, teacher=args.teacher)
+        if args.teacher_spec is not None:
+            cfg.teacher.spec = args.teacher_spec
+        if args.teacher_allow_globals is not None:
+            cfg.teacher.allow_globals = [g.strip() for g in args.teacher_allow_globals.split(',') if g.strip()]
         if args.suites is not None:
             cfg.evals.suites = args.suites
         if args.print_config:
@@ -338,7 +371,12 @@ def main(argv=None) -> int:
         from .runner import check_budget
         info = init_distributed(cfg.device)
         check_budget(cfg.budget.to_dict(), cfg.device, info.world_size)
-    except (ConfigError, DataError) as exc:
+        teacher = None
+        if cfg.teacher.checkpoint:  # layout, keys and architecture checked now, before any data or training
+            from .teacher_cache import load_checkpoint_teacher
+            teacher = load_checkpoint_teacher(cfg)
+            check_teacher_features(cfg, teacher)
+    except (ConfigError, DataError, TeacherError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
     from .distributed import broadcast_object
@@ -348,7 +386,7 @@ def main(argv=None) -> int:
         REPO_ROOT / 'results' / f"{suite}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")))
     start = time.perf_counter()
     try:
-        run(cfg, work_dir)
+        run(cfg, work_dir, teacher=teacher)
     except (DataError, TeacherError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT

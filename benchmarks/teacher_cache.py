@@ -23,10 +23,20 @@ def teacher_key(cfg) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
-def obtain_teacher(cfg, train_set, log=print, cache_dir=None) -> tuple[Teacher, float]:
-    """(teacher, seconds spent training it in this call: 0 when loaded from a file or the cache)."""
+def load_checkpoint_teacher(cfg) -> Teacher:
+    """The ``teacher.checkpoint`` file, through its layout spec (detected, or ``teacher.spec``), its
+    architecture (read from the weights, or ``teacher.checkpoint_arch``) and ``teacher.allow_globals``."""
+    t = cfg.teacher
+    arch = t.get('checkpoint_arch') or {}
+    return load_teacher(t.checkpoint, arch=dict(arch) if arch.get('arch') else None, spec=t.get('spec') or None,
+                        allow_globals=tuple(t.get('allow_globals') or ()))
+
+
+def obtain_teacher(cfg, train_set, log=print, cache_dir=None, loaded: Teacher | None = None) -> tuple[Teacher, float]:
+    """(teacher, seconds spent training it in this call: 0 when loaded from a file or the cache).
+    ``loaded``: the checkpoint teacher already loaded (and checked) before the run started."""
     if cfg.teacher.checkpoint:
-        return load_teacher(cfg.teacher.checkpoint, dict(cfg.teacher.arch)), 0.0
+        return (loaded if loaded is not None else load_checkpoint_teacher(cfg)), 0.0
     folder = Path(cache_dir or default_cache_dir()) / 'teachers' / teacher_key(cfg)
     path = folder / 'teacher.pth'
     if path.is_file():

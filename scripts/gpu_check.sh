@@ -27,7 +27,7 @@ for mode in fp32 bf16_cl fp16_cl; do
     $PY tools/bench.py --methods compress_2q --suites knn --teacher "$TEACHER" --work-dir "$SSLCB_CACHE/run_$mode" \
         --cfg-options data.image_size=224 student.arch=resnet18 student.width=1.0 budget.epochs=3 \
         budget.batch_size=256 budget.num_workers=$WORKERS budget.optimizer.lr=0.01 \
-        method_cfgs.compress_2q.bank_size=16384 evals.raw_pixel_floor=False $EXTRA
+        method_cfgs.compress_2q.bank_size=4096 evals.raw_pixel_floor=False $EXTRA
     cp "$SSLCB_CACHE/run_$mode/rows.json" "$OUT/$mode.json"
 done
 $PY - "$OUT" <<'PYEOF'

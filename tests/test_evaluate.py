@@ -78,7 +78,7 @@ def test_evaluate_tool_on_an_exported_student_with_every_evaluation(tmp_path, ca
 @pytest.mark.parametrize('args, message', [
     (['--backbone', '/no/such.pth'], 'does not exist'),
     (['--backbone', '{plain}'], 'pass --arch'),
-    (['--backbone', '{plain}', '--arch', 'resnet34'], 'do not match'),
+    (['--backbone', '{plain}', '--arch', 'resnet34'], 'loading the backbone failed: missing'),
     (['--backbone', '{plain}', '--arch', 'resnet18', '--suites', 'knn,lineer'], 'unknown evaluation'),
     (['--backbone', '{plain}', '--arch', 'resnet18', '--cfg-options', 'evals.retrieval.dataset=cub200'],
      'evals.retrieval.root'),

@@ -37,12 +37,14 @@ def test_plain_torchvision_state_dict_with_module_prefix(tmp_path):
 
 
 def test_wrong_prefix_is_an_error_naming_the_keys(tmp_path):
+    # these keys are a valid MoCo v1 layout (linear fc head), so they are only wrong for a forced spec
     ref = torchvision.models.resnet18()
     state = {'module.encoder_q.' + k: v for k, v in ref.state_dict().items()}
     torch.save({'state_dict': state}, tmp_path / 'moco.pth')
+    assert load_teacher(tmp_path / 'moco.pth', ARCH).spec_name == 'moco_v1'
     with pytest.raises(TeacherError, match='missing') as err:
-        load_teacher(tmp_path / 'moco.pth', ARCH)
-    assert 'encoder_q' in str(err.value) and 'conv1.weight' in str(err.value)
+        load_teacher(tmp_path / 'moco.pth', ARCH, spec='torchvision')
+    assert 'encoder_q' in str(err.value) and 'conv1.weight' in str(err.value) and "'torchvision'" in str(err.value)
 
 
 def test_wrong_architecture_is_an_error(tmp_path):

@@ -2,6 +2,18 @@
 # the suite's data and cached under $SSLCB_CACHE/teachers/<key of this section + data + seed>.
 teacher = dict(
     checkpoint=None,
+    # a checkpoint's layout (research/methods.md §8) is detected from its keys; `spec` forces one
+    # (--teacher-spec NAME; tools/make_teacher_checkpoint.py --list shows them)
+    spec=None,
+    # pickled classes trusted in the checkpoint file (--teacher-allow-globals), e.g. ['argparse.Namespace']
+    # for CompRess student releases; everything else loads with torch.load(weights_only=True) only
+    allow_globals=[],
+    # a checkpoint's architecture is read from its weights; set arch (and width, small_input) where the
+    # weights cannot tell (MobileNet-V2's small_input): --cfg-options teacher.checkpoint_arch.arch=NAME ...
+    checkpoint_arch=dict(arch=None, width=1.0, small_input=False),
+    required=False,            # True: a suite that must not train its own stand-in teacher (paper suites)
+    description='',            # what the required checkpoint is, for the error message
+    # the architecture and recipe of the MoCo v2 teacher trained (and cached) when no checkpoint is given
     arch=dict(arch='resnet18', width=0.5, small_input=False),
     train=dict(
         method='moco_v2',
