@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 from mmengine.config import DictAction
@@ -53,13 +52,18 @@ def parse_args(argv=None):
     p.add_argument('--teacher-allow-globals', default=None, metavar='LIST',
                    help='comma-separated pickled classes you trust in the teacher file, e.g. argparse.Namespace '
                         '(CompRess student releases); nothing else is ever unpickled')
-    p.add_argument('--work-dir', default=None, help='run folder (default: results/<suite>-<timestamp>)')
+    p.add_argument('--work-dir', default=None,
+                   help='run folder (default: results/<suite>-<config digest>). Running the same command again '
+                        'resumes it: finished methods and evaluations are kept, an interrupted training continues '
+                        'from its last epoch checkpoint; a folder of another configuration is refused')
     p.add_argument('--seed', type=int, default=None, help="training seed (default: the suite's seed)")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                    help='override config keys, mmengine style (e.g. budget.epochs=2 method_cfgs.compress_2q.temperature=0.02)')
     p.add_argument('--suites', default=None, metavar='LIST',
                    help='comma-separated evaluations: knn,linear,retrieval,ca,flops,latency,detection '
                         "(default: the config's evals.suites)")
+    p.add_argument('--fail-fast', action='store_true',
+                   help='stop at the first method that diverges or raises (default: record it as failed, run the rest)')
     p.add_argument('--print-config', action='store_true', help='print the resolved config and exit')
     return p.parse_args(argv)
 
@@ -105,7 +109,6 @@ def validate_components(cfg) -> None:
 def validate_inputs(cfg) -> None:
     """Paths, dataset layout and sizes: checked before anything heavy is even imported."""
     if cfg.data.type == 'imagefolder':
-        from .imagefolder import scan_imagefolder
         if not cfg.data.get('root'):
             what = cfg.data.get('description') or 'an ImageFolder dataset with train/ and val/'
             raise DataError(f"the {cfg.get('suite', 'chosen')} suite trains on {what}, and no dataset folder was given. "
@@ -113,8 +116,12 @@ def validate_inputs(cfg) -> None:
         root = Path(cfg.data.root)
         if not root.is_dir():
             raise DataError(f'--data-root {root} is not a directory. Pass the folder that contains train/ and val/.')
-        n_train = len(scan_imagefolder(root / 'train')[1])
-        scan_imagefolder(root / 'val')
+        # every image's header is checked now (policy data.verify_images / data.on_corrupt), not mid-training
+        from .imagefolder import check_options, verify_split
+        checks = (cfg.data.get('verify_images', 'header'), cfg.data.get('on_corrupt', 'fail'))
+        check_options(*checks)
+        n_train = len(verify_split(root / 'train', *checks)[1])
+        verify_split(root / 'val', *checks)
     else:
         from .synthetic import SyntheticSpec
         spec = SyntheticSpec(**{k: v for k, v in cfg.data.items() if k in SyntheticSpec.__dataclass_fields__})
@@ -205,34 +212,109 @@ def _student_name(spec: dict) -> str:
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
+    from .run_state import write_json
+    write_json(path, obj)
 
 
-def run(cfg, work_dir: Path, log=print, teacher=None) -> list[dict]:
+def method_key(method_cfg: dict) -> str:
+    """What identifies one method's training in a run folder: its resolved settings."""
+    from .run_state import digest
+    return digest(method_cfg)
+
+
+def evals_key(cfg) -> str:
+    from .run_state import digest
+    return digest(dict(evals=cfg.evals.to_dict(), seed=cfg.seed))
+
+
+def default_work_dir(cfg, suite: str) -> Path:
+    """``results/<suite>-<digest of the run identity>``: the same command finds its own folder again
+    (and resumes it); another configuration gets another folder."""
+    from .run_state import digest, run_identity
+    return REPO_ROOT / 'results' / f'{suite}-{digest(run_identity(cfg.to_dict()))[:8]}'
+
+
+def check_run_folder(cfg, work_dir: Path):
+    """Lock the run folder and check it against this config before any work (rank 0 only).
+    Returns the locked `RunFolder`."""
+    from .run_state import RunFolder, diff_keys, read_json
+    folder = RunFolder(work_dir)
+    folder.lock()
+    try:
+        folder.check_identity(cfg.to_dict())
+        for name in cfg.methods:
+            stored = read_json(folder.method_dir(name) / 'method.json')
+            mcfg = cfg.method_cfgs[name].to_dict()
+            if stored and stored.get('method_key') != method_key(mcfg):
+                raise ConfigError(
+                    f"method_cfgs.{name} differs from the settings this run folder trained {name} with "
+                    f"({diff_keys(stored.get('method_cfg', {}), mcfg)}). Pass another --work-dir (or leave it out), "
+                    f"run the variant under another label (method_cfgs.<label>.type={mcfg['type']}), or delete "
+                    f"{folder.method_dir(name)} to retrain it.")
+    except Exception:
+        folder.unlock()
+        raise
+    return folder
+
+
+def _plan(cfg, folder, old_rows, ekey) -> dict:
+    """What each method still needs: 'skip' (rows of every student are there), 'eval' (trained, some
+    evaluation missing) or 'train' (resuming from its last checkpoint when there is one)."""
+    plan = {}
+    for name in cfg.methods:
+        mkey = method_key(cfg.method_cfgs[name].to_dict())
+        trained = folder.trained(name, mkey) if folder else None
+        if trained is None:
+            plan[name] = 'train'
+            continue
+        done = {r.get('student_label') for r in old_rows if r.get('method_name') == name and r.get('status') == 'ok'
+                and r.get('method_key') == mkey and r.get('evals_key') == ekey}
+        plan[name] = 'skip' if set(trained['students']) <= done else 'eval'
+    return plan
+
+
+def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, folder=None) -> list[dict]:
     """Run a resolved, validated config; returns the result rows (also written to ``work_dir``).
-    ``teacher``: the ``teacher.checkpoint`` teacher when the caller has loaded it already."""
+
+    ``teacher``: the ``teacher.checkpoint`` teacher when the caller has loaded it already. ``folder``:
+    the locked `benchmarks.run_state.RunFolder` (rank 0; made here when None). Finished methods and
+    evaluations in the folder are reused, an interrupted training resumes from its last checkpoint,
+    and a method that diverges or raises becomes a failed row while the others run (``fail_fast``
+    re-raises instead)."""
+    import traceback
+
     import torch
+    from tqdm import tqdm
 
     from methods import get_method
+    from methods.backbones import build_backbone
 
     from .data import build_datasets
+    from .distributed import barrier, broadcast_object, dist_info
     from .evaluate import detection_data_root, detection_metrics, evaluate_backbone, protocol_caption
     from .leaderboard import metric_columns, write_leaderboard
     from .prepare import build_prepare_context
     from .provenance import device_name, git_commit, versions
+    from .run_state import read_json
     from .runner import resolve_device, train_method
     from .teacher_cache import obtain_teacher
 
-    from .distributed import barrier, dist_info
     info = dist_info()
     if not info.is_main:  # the other processes train; rank 0 alone evaluates, logs and writes
         def log(*_a, **_k):
             return None
     work_dir.mkdir(parents=True, exist_ok=True)
+    if info.is_main and folder is None:
+        folder = check_run_folder(cfg, work_dir)
+    ekey = evals_key(cfg)
+    old_rows = folder.load_rows() if info.is_main else []
+    plan = broadcast_object(_plan(cfg, folder, old_rows, ekey) if info.is_main else None)
     if info.is_main:
         cfg.dump(str(work_dir / 'config.py'))
+        skipped = [n for n, p in plan.items() if p == 'skip']
+        if skipped or any(p == 'eval' for p in plan.values()) or old_rows:
+            log(f'resuming {work_dir}: {len(skipped)} of {len(plan)} methods already finished'
+                + (f' ({", ".join(skipped)})' if skipped else ''))
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
@@ -240,43 +322,88 @@ def run(cfg, work_dir: Path, log=print, teacher=None) -> list[dict]:
     retrieval_set = build_retrieval_set(cfg, image_size)  # before training: a bad path fails now
     evals = cfg.evals.to_dict()
 
+    def record_skipped():  # data.on_corrupt='skip': the images left out (before and during training)
+        if info.is_main and cfg.data.type == 'imagefolder':
+            from .data import runtime_skipped
+            from .imagefolder import write_skipped_images
+            n = write_skipped_images(work_dir / 'skipped_images.txt', getattr(train_set, 'skipped', []),
+                                     getattr(val_set, 'skipped', []), runtime_skipped())
+            if n:
+                log(f'{n} unreadable image(s) left out (data.on_corrupt=skip): listed in {work_dir / "skipped_images.txt"}')
+    record_skipped()
+
     detect = 'detection' in evals['suites']
     if detect:  # generate (or find) the detection data now: a problem shows before any training
         evals['detection']['config'] = str(REPO_ROOT / evals['detection']['config']) \
             if not Path(evals['detection']['config']).is_file() else evals['detection']['config']
         det_root = detection_data_root(evals['detection'])
 
-    def evaluate(backbone, name, backbone_path=None):
-        metrics = evaluate_backbone(backbone, train_set, val_set, evals, image_size, device, name,
-                                    retrieval_set=retrieval_set, seed=cfg.seed)
+    def evaluate(backbone, name, backbone_path=None, cache=None):
+        """Metrics of one student; ``cache=(method, suffix)`` reuses (and records) finished evaluations."""
+        metrics = folder.cached_metrics(*cache, ekey) if cache else None
+        if metrics is None:
+            metrics = evaluate_backbone(backbone, train_set, val_set, evals, image_size, device, name,
+                                        retrieval_set=retrieval_set, seed=cfg.seed)
+            if cache:
+                folder.save_metrics(*cache, ekey, metrics)
         if detect and backbone_path is not None:
-            log(f'[{name}] detection transfer ({Path(evals["detection"]["config"]).stem})')
-            metrics.update(detection_metrics(backbone_path, evals, Path(backbone_path).parent /
-                                             f'detection{Path(backbone_path).stem[len("backbone"):]}', cfg.seed,
-                                             det_root))
+            det = folder.cached_metrics(cache[0], cache[1] + '.detection', ekey) if cache else None
+            if det is None:
+                log(f'[{name}] detection transfer ({Path(evals["detection"]["config"]).stem})')
+                det = detection_metrics(backbone_path, evals, Path(backbone_path).parent /
+                                        f'detection{Path(backbone_path).stem[len("backbone"):]}', cfg.seed, det_root)
+                if cache and det.get('det_status') == 'ok':
+                    folder.save_metrics(cache[0], cache[1] + '.detection', ekey, det)
+            metrics = {**metrics, **det}
         return metrics
+    config_dict = cfg.to_dict()
     common = dict(seed=cfg.seed, image_size=image_size, device=device_name(device), git_commit=git_commit(),
-                  versions=versions(), world_size=info.world_size)
+                  versions=versions(), world_size=info.world_size, evals_key=ekey, config=config_dict)
     budget = cfg.budget.to_dict()
-    rows = []
     caption = (f"**{cfg.get('suite', 'custom')}** suite — {protocol_caption(evals)}. Data: "
                f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
                f"({len(train_set)} train / {len(val_set)} val, {image_size} px). Budget: {budget['epochs']} epochs, "
                f"batch {budget['batch_size']}, {budget['optimizer']['type']} lr {budget['optimizer']['lr']}, "
                f"{budget['schedule']['type']} schedule, seed {cfg.seed}. GMACs at {image_size} px unless noted.")
+    # the leaderboard's rows: this run's, in config order, plus rows of other methods the folder holds
+    results = {'teacher': [], 'floor': []}
+    results.update({name: [] for name in cfg.methods})
+
+    def reusable(name):
+        return [r for r in old_rows if r.get('status') == 'ok' and r.get('evals_key') == ekey and (
+            r.get('method_name', r.get('kind')) == name)]
 
     def flush():
+        if not info.is_main:
+            return
+        others = [r for r in old_rows if r.get('kind') == 'method' and r.get('method_name') not in results]
+        rows = results['teacher'] + [r for n in cfg.methods for r in results[n]] + others + results['floor']
         _write_json(work_dir / 'rows.json', rows)
         write_leaderboard(rows, work_dir, caption)
         if cfg.get('paper'):  # paper reproduction suites: our numbers next to the published ones
             from .paper_compare import paper_table
-            (work_dir / 'paper_comparison.md').write_text(paper_table(rows, cfg.paper.to_dict()))
+            tmp = work_dir / '.paper_comparison.md.tmp'
+            tmp.write_text(paper_table(rows, cfg.paper.to_dict()))
+            os.replace(tmp, work_dir / 'paper_comparison.md')
+        return rows
 
+    # one overall bar (stages: teacher evaluation, each method's training + evaluation, the floor)
+    stages = tqdm(total=2 + 2 * len(cfg.methods), desc='benchmark', unit='stage', position=0, dynamic_ncols=True,
+                  disable=not info.is_main, leave=False)
+    if info.is_main and log is print:
+        def log(*a, **_k):  # noqa: F811  (printed above the bars)
+            tqdm.write(' '.join(str(x) for x in a))
+
+    needs_teacher = any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods)
+    teacher_row = reusable('teacher')
     loaded, teacher, teacher_time = teacher, None, 0.0
-    if any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods) or cfg.teacher.checkpoint:
+    if (needs_teacher and any(p != 'skip' for p in plan.values())) or \
+            ((needs_teacher or cfg.teacher.checkpoint) and not teacher_row):
         teacher, teacher_time = obtain_teacher(cfg, train_set, log=log, loaded=loaded)
         log(f'teacher: {teacher.name} ({teacher.source})')
-    if teacher is not None and info.is_main:
+    if teacher_row:
+        results['teacher'] = teacher_row
+    elif teacher is not None and info.is_main:
         teacher_file = None
         if detect and evals['detection'].get('teacher', True):  # the teacher's backbone, exported likewise
             (work_dir / 'teacher').mkdir(exist_ok=True)
@@ -286,12 +413,14 @@ def run(cfg, work_dir: Path, log=print, teacher=None) -> list[dict]:
         # feature_extractor: the backbone behind the teacher's own input normalisation ([0,1] for SimCLR)
         metrics = evaluate(teacher.feature_extractor(), 'teacher', teacher_file)
         # cost of making the teacher (recorded in the teacher file when it was trained, also when cached)
-        rows.append(dict(kind='teacher', method='teacher', student=_student_name(teacher.backbone.spec()),
-                         teacher=teacher.name, status='ok', teacher_time_s=teacher_time,
-                         images_seen=teacher.meta.get('images_seen'), train_time_s=teacher.meta.get('wall_time_s'),
-                         hparams=teacher.meta.get('train'), teacher_spec=teacher.spec_name,
-                         teacher_input_norm=teacher.meta.get('input_norm'), **metrics, **common))
-        flush()
+        results['teacher'] = [dict(kind='teacher', method='teacher', method_name='teacher',
+                                   student=_student_name(teacher.backbone.spec()), teacher=teacher.name, status='ok',
+                                   teacher_time_s=teacher_time, images_seen=teacher.meta.get('images_seen'),
+                                   train_time_s=teacher.meta.get('wall_time_s'), hparams=teacher.meta.get('train'),
+                                   teacher_spec=teacher.spec_name, teacher_input_norm=teacher.meta.get('input_norm'),
+                                   **metrics, **common)]
+    flush()
+    stages.update(1)
 
     # one prepare context per run (with / without the teacher): the teacher's features of the training
     # set are extracted at most once, however many methods ask for them
@@ -299,51 +428,104 @@ def run(cfg, work_dir: Path, log=print, teacher=None) -> list[dict]:
                                             device, log=log) for flag in (False, True)}
     for name in cfg.methods:
         method_cfg = cfg.method_cfgs[name].to_dict()
+        mkey = method_key(method_cfg)
         cls = get_method(method_cfg['type'])
         aug = cfg.augmentation or cls.augmentation
-        views = train_set.with_recipes([aug] * cls.num_views)
-        start = time.perf_counter()
-        prepared = cls.prepare(contexts[cls.needs_teacher], method_cfg)
-        prepare_time = time.perf_counter() - start
-        log(f'[{name}] training {_student_name(cfg.student)} for {budget["epochs"]} epochs ({aug} views)')
-        result = train_method(name, method_cfg, cfg.student.to_dict(), teacher if cls.needs_teacher else None,
-                              views, budget, work_dir / name, cfg.seed, cfg.device, desc=name, prepared=prepared)
-        if not info.is_main:
-            barrier()  # wait while rank 0 evaluates this method, then train the next one together
+        mdir = work_dir / name
+        if plan[name] == 'skip':
+            results[name] = [r for r in old_rows if r.get('method_name') == name and r.get('status') == 'ok']
+            log(f'[{name}] already finished in this run folder: reusing its rows')
+            stages.update(2)
             continue
-        students = result.method.student_backbones()
-        for label, backbone in students.items():
-            row_name = f'{name} {label}' if label else name
-            suffix = f'_{label}' if label else ''
-            torch.save(backbone.state_dict(), work_dir / name / f'backbone{suffix}.pth')
-            _write_json(work_dir / name / f'backbone{suffix}.json', backbone.spec())
-            metrics = evaluate(backbone, row_name, work_dir / name / f'backbone{suffix}.pth')
-            # several students from one training (SlimCLR widths) share that training's cost
-            row = dict(kind='method', method=row_name, method_type=method_cfg['type'],
-                       student=_student_name(backbone.spec()),
-                       teacher=teacher.name if cls.needs_teacher else 'none', status='ok',
-                       images_seen=result.images_seen, train_time_s=result.wall_time_s,
-                       epoch_times_s=[round(t, 3) for t in result.epoch_times],
-                       prepare_time_s=prepare_time, shared_training=len(students) > 1,
-                       peak_mem_mb=result.peak_mem_mb, final_loss=result.final_loss, augmentation=aug,
-                       hparams=result.method.hparams(), budget=budget, **metrics, **common)
-            rows.append(row)
-            flush()
-            knn = "  ".join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics], top5=False)
-                            if f in metrics)
-            if metrics.get('det_status') == 'failed':
-                knn += f"  detection failed: {metrics.get('det_error', '')}"
-            cost = f"  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}" if 'params_m' in metrics else ''
-            log(f"[{row_name}] done in {result.wall_time_s + prepare_time:.0f}s: {knn}{cost}")
+        identity = dict(kind='method', method_name=name, method_type=method_cfg['type'], method_key=mkey,
+                        teacher=teacher.name if cls.needs_teacher else 'none', augmentation=aug, budget=budget)
+        try:
+            if plan[name] == 'train':
+                if info.is_main:
+                    mdir.mkdir(parents=True, exist_ok=True)
+                    _write_json(mdir / 'method.json', dict(method_key=mkey, method_cfg=method_cfg))
+                views = train_set.with_recipes([aug] * cls.num_views)
+                start = time.perf_counter()
+                prepared = cls.prepare(contexts[cls.needs_teacher], method_cfg)
+                prepare_time = time.perf_counter() - start
+                resumed = (mdir / 'last_checkpoint').is_file()
+                log(f'[{name}] training {_student_name(cfg.student)} for {budget["epochs"]} epochs ({aug} views)'
+                    + (' — resuming from its last checkpoint' if resumed else ''))
+                result = train_method(name, method_cfg, cfg.student.to_dict(), teacher if cls.needs_teacher else None,
+                                      views, budget, mdir, cfg.seed, cfg.device, desc=name, prepared=prepared,
+                                      resume=True)
+                stages.update(1)
+                if not info.is_main:
+                    barrier()  # wait while rank 0 evaluates this method, then train the next one together
+                    continue
+                students = result.method.student_backbones()
+                for label, backbone in students.items():
+                    suffix = f'_{label}' if label else ''
+                    torch.save(backbone.state_dict(), mdir / f'backbone{suffix}.pth')
+                    _write_json(mdir / f'backbone{suffix}.json', backbone.spec())
+                trained = dict(method_key=mkey, students=list(students), images_seen=result.images_seen,
+                               train_time_s=result.wall_time_s, prepare_time_s=prepare_time,
+                               iterations=result.iterations, peak_mem_mb=result.peak_mem_mb,
+                               final_loss=result.final_loss, loss_curve=[list(p) for p in result.loss_curve],
+                               epoch_times_s=[round(t, 3) for t in result.epoch_times], hparams=result.method.hparams())
+                _write_json(mdir / 'train.json', trained)  # training finished: a rerun only evaluates
+            else:
+                stages.update(1)
+                if not info.is_main:
+                    barrier()
+                    continue
+                trained, students = read_json(mdir / 'train.json'), None
+                log(f'[{name}] already trained in this run folder: evaluating')
+            for label in trained['students']:
+                suffix = f'_{label}' if label else ''
+                row_name = f'{name} {label}' if label else name
+                if students is not None:
+                    backbone = students[label]
+                else:  # the exported student, exactly as evaluated the first time
+                    backbone = build_backbone(**read_json(mdir / f'backbone{suffix}.json'))
+                    backbone.load_state_dict(torch.load(mdir / f'backbone{suffix}.pth', map_location='cpu',
+                                                        weights_only=True))
+                metrics = evaluate(backbone, row_name, mdir / f'backbone{suffix}.pth', cache=(name, suffix))
+                # several students from one training (SlimCLR widths) share that training's cost
+                row = dict(identity, method=row_name, student_label=label, student=_student_name(backbone.spec()),
+                           status='ok', images_seen=trained['images_seen'], train_time_s=trained['train_time_s'],
+                           epoch_times_s=trained['epoch_times_s'], prepare_time_s=trained['prepare_time_s'],
+                           shared_training=len(trained['students']) > 1, peak_mem_mb=trained['peak_mem_mb'],
+                           final_loss=trained['final_loss'], loss_curve=trained['loss_curve'],
+                           hparams=trained['hparams'], **metrics, **common)
+                results[name] = [r for r in results[name] if r.get('student_label') != label] + [row]
+                flush()
+                knn = "  ".join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics], top5=False)
+                                if f in metrics)
+                if metrics.get('det_status') == 'failed':
+                    knn += f"  detection failed: {metrics.get('det_error', '')}"
+                cost = f"  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}" if 'params_m' in metrics else ''
+                log(f"[{row_name}] done in {trained['train_time_s'] + trained['prepare_time_s']:.0f}s: {knn}{cost}")
+            stages.update(1)
+        except Exception as exc:  # noqa: BLE001  (one method's failure must not cost the others' results)
+            if fail_fast:
+                raise
+            reason = f'{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ""}'[:300]
+            if info.is_main:
+                mdir.mkdir(parents=True, exist_ok=True)
+                (mdir / 'error.log').write_text(traceback.format_exc())
+                results[name] = [dict(identity, method=name, student=_student_name(cfg.student), status='failed',
+                                      error=reason, **common)]
+                flush()
+            log(f'[{name}] FAILED: {reason} (traceback in {mdir / "error.log"}); continuing with the other methods')
+            stages.update(2)
         barrier()
 
     if not info.is_main:
-        return rows
+        return []
     if cfg.evals.get('raw_pixel_floor', True):
-        metrics = evaluate(None, 'raw pixels')
-        rows.append(dict(kind='floor', method='raw pixels', student='–', teacher='none', status='ok',
-                         **metrics, **common))
-    flush()
+        results['floor'] = reusable('floor') or [dict(kind='floor', method='raw pixels', method_name='floor',
+                                                     student='–', teacher='none', status='ok',
+                                                     **evaluate(None, 'raw pixels'), **common)]
+    rows = flush()
+    record_skipped()
+    stages.update(1)
+    stages.close()
     return rows
 
 
@@ -381,18 +563,45 @@ def main(argv=None) -> int:
         return EXIT_BAD_INPUT
     from .distributed import broadcast_object
     suite = cfg.get('suite', Path(args.config).stem)
-    # every process must agree on the run folder (its timestamp is rank 0's)
-    work_dir = Path(broadcast_object(str(args.work_dir) if args.work_dir else str(
-        REPO_ROOT / 'results' / f"{suite}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")))
+    # every process must agree on the run folder; rank 0 locks it and checks it against this config
+    work_dir = Path(broadcast_object(str(args.work_dir) if args.work_dir else str(default_work_dir(cfg, suite))))
+    folder, problem = None, None
+    if info.is_main:
+        try:
+            folder = check_run_folder(cfg, work_dir)
+        except ConfigError as exc:
+            problem = str(exc)
+    problem = broadcast_object(problem)
+    if problem:
+        if info.is_main:
+            print(f'error: {problem}', file=sys.stderr)
+        return EXIT_BAD_INPUT
     start = time.perf_counter()
     try:
-        run(cfg, work_dir, teacher=teacher)
+        run(cfg, work_dir, teacher=teacher, fail_fast=args.fail_fast, folder=folder)
     except (DataError, TeacherError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception as exc:
+        if not args.fail_fast:
+            raise
+        print(f'error: {type(exc).__name__}: {exc} (stopped by --fail-fast; finished methods are kept in {work_dir}, '
+              f'run again without --fail-fast to record failures and go on)', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f'\ninterrupted. Finished methods and the last epoch checkpoint of the running one are kept in '
+              f'{work_dir}; run the same command again to continue.', file=sys.stderr)
+        return 130
+    finally:
+        if folder is not None:
+            folder.unlock()
     if not info.is_main:
         return 0
     print()
     print((work_dir / 'leaderboard.md').read_text())
+    failed = [r['method'] for r in json.loads((work_dir / 'rows.json').read_text()) if r.get('status') == 'failed']
+    if failed:
+        print(f'failed: {", ".join(failed)} (reasons in the table; tracebacks in <method>/error.log). Run the same '
+              f'command again to retry them.')
     print(f'results: {work_dir} (total {time.perf_counter() - start:.0f}s)')
     return 0

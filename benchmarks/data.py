@@ -11,9 +11,15 @@ epoch without shared state; view ``v`` of sample ``i`` is seeded with ``(seed, e
 Datasets of fixed-size in-memory images (the embedded default) make their views per batch in the
 collate function (`benchmarks.batch_augment`, several times faster on CPU); others per sample with
 torchvision transforms. Always build loaders with ``collate_fn=dataset.collate_fn()``.
+
+ImageFolder data is checked for corrupt or unreadable images before training (``data.verify_images``,
+``data.on_corrupt``): 'fail' stops with the list of bad files, 'skip' leaves them out and substitutes a
+same-class image for any file that still fails to decode during training. The policy is documented in
+`benchmarks.imagefolder`; the training-time part in `ImageFolderDataset`.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +28,12 @@ from mmengine.dataset import DefaultSampler
 from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Dataset, default_collate
-from torchvision.io import ImageReadMode, decode_image
 
 from .augment import build_view_transform, seeded_views
 from .batch_augment import BatchViewCollate
 from .errors import DataError
-from .imagefolder import scan_imagefolder
+from .imagefolder import (CorruptImageWarning, apply_corrupt_policy, check_images, check_options, decode_rgb,
+                          scan_imagefolder, short_reason)
 from .synthetic import SyntheticSpec, materialise
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -94,30 +100,117 @@ class EmbeddedDataset(ViewDataset):
 class ImageFolderDataset(ViewDataset):
     """Any torchvision-ImageFolder layout: ``root/{train,val}/<class>/<image>``.
 
-    Images are decoded as RGB uint8 with torchvision.io and resized/cropped by the view recipes.
+    Images are decoded as RGB uint8 ``[3, H, W]`` with `benchmarks.imagefolder.decode_rgb`
+    (torchvision.io; Pillow for BMP/TIFF/Netpbm, which torchvision.io cannot decode) and
+    resized/cropped by the view recipes. ``labels`` int64 ``[N]`` are positions in ``classes`` (the
+    sorted class folders).
+
+    Unreadable images (policy in `benchmarks.imagefolder`'s docstring):
+
+    * ``verify`` ('header' | 'decode' | 'none', ``data.verify_images``) checks every image here, before
+      training; ``on_corrupt`` ('fail' | 'skip', ``data.on_corrupt``) then raises `DataError` or leaves
+      the bad files out. ``skipped`` lists the files left out as ``(path, reason)``; the class list is
+      the folders', so class ids stay aligned with train/ and val/ whatever was skipped. The constructor
+      checks nothing by default (``verify='none'``); `build_datasets` passes the config (default 'header').
+    * A file that passed the check but fails to decode when loaded: 'fail' raises `DataError` naming
+      it; 'skip' loads a deterministic substitute instead -- the next index (wrapping around) *of the
+      same class* that decodes, so the image still matches ``labels[i]`` (which evaluations read
+      directly); only when no image of that class decodes, the next index of any class. The file is
+      recorded once per process in `runtime_skipped` with a `CorruptImageWarning`, and remembered by
+      this dataset (and its `with_recipes` clones) so it is not decoded again. Deviation from "the next
+      index" of the brief: same class first, to keep the linear probe's labels right. Records made in
+      DataLoader worker processes stay in those processes (their warnings still reach stderr).
     """
 
     def __init__(self, root, split: str, recipes=('center',), image_size: int = 64, seed: int = 0,
-                 classes=None):
+                 classes=None, verify: str = 'none', on_corrupt: str = 'fail'):
         super().__init__(recipes, image_size, seed)
-        found, samples = scan_imagefolder(Path(root) / split)
+        check_options(verify, on_corrupt)
+        split_dir = Path(root) / split
+        found, samples = scan_imagefolder(split_dir)
         if classes is not None and found != list(classes):
             raise DataError(f'{Path(root) / split} has classes {found[:5]}... but train/ has {list(classes)[:5]}...; '
                             f'train/ and val/ must contain the same class folders.')
+        samples, self.skipped = apply_corrupt_policy(samples, check_images(samples, verify), on_corrupt, split_dir)
+        self.on_corrupt = on_corrupt
+        self.split_dir = split_dir
         self.classes = found
         self.paths = [p for p, _ in samples]
         self.labels = np.array([c for _, c in samples], dtype=np.int64)
+        self._failed = {}       # index -> reason, for files that failed to decode in this process
+        self._substitute = {}   # index -> index of the image loaded in its place (on_corrupt='skip')
 
     def load(self, i):
-        path = self.paths[i]
+        src = self._substitute.get(i, i)
         try:
-            return decode_image(str(path), mode=ImageReadMode.RGB)
-        except Exception as exc:  # decode errors come as RuntimeError/ValueError depending on format
-            raise DataError(f'cannot decode image {path}: {exc}. Remove or replace the file.') from exc
+            return decode_rgb(self.paths[src])
+        except Exception as exc:  # noqa: BLE001 -- decoders raise RuntimeError/OSError/ValueError by format
+            if self.on_corrupt != 'skip':
+                raise DataError(f'cannot decode image {self.paths[src]}: {short_reason(exc)}. Remove or replace the file, or set '
+                                f'data.on_corrupt=skip to train on a substitute image instead.') from exc
+            self._record_failure(src, short_reason(exc))
+        return self._load_substitute(i)
+
+    def _record_failure(self, j: int, reason: str) -> None:
+        self._failed[j] = reason
+        path = self.paths[j]
+        if path not in _RUNTIME_SEEN:
+            _RUNTIME_SEEN.add(path)
+            _RUNTIME_SKIPPED.append((path, f'decode failed: {reason}'))
+            warnings.warn(f'data.on_corrupt=skip: cannot decode {path} ({reason}); training on a substitute '
+                          f'image of the same class instead. Remove or replace the file.', CorruptImageWarning,
+                          stacklevel=3)
+
+    def _load_substitute(self, i: int) -> torch.Tensor:
+        """The first image that decodes among: the same class after ``i`` (wrapping), then any class."""
+        n = len(self.paths)
+        order = (np.arange(1, n) + i) % n
+        same = self.labels[order] == self.labels[i]
+        for j in np.concatenate([order[same], order[~same]]).tolist():
+            if j in self._failed:
+                continue
+            try:
+                img = decode_rgb(self.paths[j])
+            except Exception as exc:  # noqa: BLE001 -- as in load()
+                self._record_failure(j, short_reason(exc))
+                continue
+            if self.labels[j] != self.labels[i]:
+                warnings.warn(f'no image of class {self.classes[self.labels[i]]!r} decodes; {self.paths[i]} is '
+                              f'replaced by {self.paths[j]} of class {self.classes[self.labels[j]]!r}, so its '
+                              f'label is wrong for evaluations. Replace the class\'s images.', CorruptImageWarning,
+                              stacklevel=3)
+            self._substitute[i] = j
+            return img
+        raise DataError(f'none of the {n} images of {self.split_dir} decodes (e.g. {self.paths[i]}: '
+                        f'{self._failed.get(i, "?")}); data.on_corrupt=skip has nothing to substitute. Check the '
+                        f'dataset files and extract or download them again.')
+
+
+_RUNTIME_SKIPPED: list = []   # (path, reason) of files that failed at training time, this process only
+_RUNTIME_SEEN: set = set()
+
+
+def runtime_skipped() -> list:
+    """``(path, reason)`` of the images replaced at training time in this process (``data.on_corrupt='skip'``)."""
+    return list(_RUNTIME_SKIPPED)
+
+
+# settings of the pre-training image check: they decide whether a run starts, not what the data is
+DATA_CHECK_KEYS = ('verify_images', 'on_corrupt')
+
+
+def data_identity(data_cfg: dict) -> dict:
+    """The ``data`` section as far as it determines the images (cache keys of teachers and prepared
+    results): the image-check policy is left out, so changing it reuses the caches."""
+    return {k: v for k, v in dict(data_cfg).items() if k not in DATA_CHECK_KEYS}
 
 
 def build_datasets(data_cfg: dict, recipes, seed: int, cache_dir=None):
-    """(train, val) datasets from the ``data`` section of a suite config."""
+    """(train, val) datasets from the ``data`` section of a suite config.
+
+    For ``type='imagefolder'``: ``verify_images`` (default 'header') and ``on_corrupt`` (default
+    'fail') apply to both splits; see `ImageFolderDataset` and `benchmarks.imagefolder`.
+    """
     kind = data_cfg.get('type', 'embedded')
     if kind == 'embedded':
         spec = SyntheticSpec(**{k: v for k, v in data_cfg.items() if k in SyntheticSpec.__dataclass_fields__})
@@ -126,9 +219,10 @@ def build_datasets(data_cfg: dict, recipes, seed: int, cache_dir=None):
     if kind == 'imagefolder':
         if not data_cfg.get('root'):
             raise DataError('data.type is imagefolder but data.root is empty; pass --data-root DIR.')
-        train = ImageFolderDataset(data_cfg['root'], 'train', recipes, data_cfg['image_size'], seed)
+        checks = dict(verify=data_cfg.get('verify_images') or 'header', on_corrupt=data_cfg.get('on_corrupt') or 'fail')
+        train = ImageFolderDataset(data_cfg['root'], 'train', recipes, data_cfg['image_size'], seed, **checks)
         val = ImageFolderDataset(data_cfg['root'], 'val', ('center',), data_cfg['image_size'], seed,
-                                 classes=train.classes)
+                                 classes=train.classes, **checks)
         return train, val
     raise DataError(f"unknown data.type {kind!r}; use 'embedded' or 'imagefolder'.")
 

@@ -18,3 +18,7 @@ class TeacherError(ValueError):
 
 class CheckpointError(ValueError):
     """A backbone checkpoint (to evaluate) that cannot be used."""
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss (the method's row is recorded as failed)."""

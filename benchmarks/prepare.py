@@ -18,6 +18,7 @@ import torch
 
 from methods.base import PrepareContext
 
+from .data import data_identity
 from .distributed import broadcast_object, dist_info
 from .evals.features import extract_features
 from .synthetic import default_cache_dir
@@ -74,7 +75,7 @@ def build_prepare_context(train_set, teacher, data_cfg: dict, seed: int, device,
     def cached_here(name: str, key: dict, compute):
         if 'teacher' not in fingerprint:
             fingerprint['teacher'] = teacher_fingerprint(teacher)
-        full = dict(key=key, data=data_cfg, image_size=train_set.image_size, n=len(train_set),
+        full = dict(key=key, data=data_identity(data_cfg), image_size=train_set.image_size, n=len(train_set),
                     teacher=fingerprint['teacher'])
         digest = hashlib.sha1(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:16]
         path = root / name / f'{digest}.pt'

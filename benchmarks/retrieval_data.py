@@ -28,10 +28,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from torchvision.io import ImageReadMode, decode_image
-
 from .data import ViewDataset
 from .errors import DataError
+from .imagefolder import decode_rgb
 from .evals.retrieval import class_disjoint_split
 from .imagefolder import scan_imagefolder
 
@@ -77,7 +76,7 @@ class RetrievalImages(ViewDataset):
     def load(self, i: int):
         path = self.paths[i]
         try:
-            return decode_image(str(path), mode=ImageReadMode.RGB)
+            return decode_rgb(path)
         except Exception as exc:  # decoders raise RuntimeError or ValueError depending on the format
             raise DataError(f'cannot decode image {path}: {exc}. Remove or replace the file.') from exc
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import random
 import resource
 import sys
 import time
@@ -52,7 +53,7 @@ from methods import get_method
 
 from .data import ViewsPreprocessor
 from .distributed import all_reduce_mean, dist_info
-from .errors import ConfigError
+from .errors import ConfigError, DivergenceError
 
 _HISTORY = '__history_buffer__'
 
@@ -84,19 +85,66 @@ def _from_plain(obj):
     return obj
 
 
+def rng_state() -> dict:
+    """Python, numpy, torch (and CUDA) generator states as tensors/builtins (weights_only-loadable)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    out = dict(python=[version, list(internal), gauss_next], numpy=[kind, torch.from_numpy(keys.copy()), pos,
+                                                                   has_gauss, gauss],
+               torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        out['cuda'] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def set_rng_state(state: dict) -> None:
+    version, internal, gauss_next = state['python']
+    random.setstate((version, tuple(internal), gauss_next))
+    kind, keys, pos, has_gauss, gauss = state['numpy']
+    np.random.set_state((kind, keys.numpy(), pos, has_gauss, gauss))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
 class PlainCheckpointHook(Hook):
-    """Makes mmengine checkpoints loadable with ``torch.load(weights_only=True)`` (see module doc)."""
+    """Makes mmengine checkpoints loadable with ``torch.load(weights_only=True)`` (see module doc), and
+    makes a resumed training continue exactly where the checkpoint was taken: the random generators
+    (mmengine re-seeds them when it builds the runner, so a resumed run would otherwise replay the
+    first epoch's random numbers: CRD's negatives, MoCo's BN shuffle), the loss curve, the epoch times
+    and the wall time spent before the interruption are stored with the checkpoint."""
 
     priority = 'LOWEST'
+
+    def __init__(self, progress: 'ProgressHook | None' = None):
+        self.progress = progress
+        self.resumed_wall_s = 0.0   # training seconds of earlier processes (from the checkpoint)
+        self.session_start = None
+
+    def before_train(self, runner):
+        self.session_start = time.perf_counter()
 
     def before_save_checkpoint(self, runner, checkpoint):
         for key in ('message_hub', 'meta'):
             if key in checkpoint:
                 checkpoint[key] = _to_plain(checkpoint[key])
+        checkpoint['sslcb'] = dict(rng=rng_state(), wall_s=self.wall_s(),
+                                   loss_curve=[list(p) for p in self.progress.loss_curve] if self.progress else [],
+                                   epoch_times=list(self.progress.epoch_times) if self.progress else [])
 
     def after_load_checkpoint(self, runner, checkpoint):
         if 'message_hub' in checkpoint:
             checkpoint['message_hub'] = _from_plain(checkpoint['message_hub'])
+        state = checkpoint.get('sslcb')
+        if state:
+            set_rng_state(state['rng'])
+            self.resumed_wall_s = float(state['wall_s'])
+            if self.progress is not None:
+                self.progress.loss_curve = [tuple(p) for p in state['loss_curve']]
+                self.progress.epoch_times = list(state['epoch_times'])
+
+    def wall_s(self) -> float:
+        return self.resumed_wall_s + (time.perf_counter() - self.session_start if self.session_start else 0.0)
 
 
 def resolve_device(name: str = 'auto') -> torch.device:
@@ -107,7 +155,11 @@ def resolve_device(name: str = 'auto') -> torch.device:
 
 class ProgressHook(Hook):
     """A tqdm bar over the whole training of one method; the loss is read only every ``interval``
-    iterations (reading it forces a device sync)."""
+    iterations (reading it forces a device sync).
+
+    Divergence: every step folds ``isfinite(loss)`` into a flag on the device (no sync); the flag is
+    read at the same intervals, and a non-finite loss stops training with `DivergenceError` naming
+    the iterations (all processes of a distributed run agree before raising)."""
 
     priority = 'VERY_LOW'
 
@@ -117,6 +169,8 @@ class ProgressHook(Hook):
         self.loss_curve = []
         self.epoch_times = []   # wall seconds of each epoch (the first includes warm-up: cuDNN autotune)
         self._epoch_start = None
+        self._finite = None     # device bool: every loss since the last check was finite
+        self._checked = 0       # iteration of the last check
 
     def before_train_epoch(self, runner):
         self._epoch_start = time.perf_counter()
@@ -132,6 +186,15 @@ class ProgressHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.bar.update(1)
+        if outputs:
+            ok = torch.isfinite(outputs['loss'].detach())
+            self._finite = ok if self._finite is None else self._finite & ok
+        if self._finite is not None and ((runner.iter + 1) % self.interval == 0 or runner.iter + 1 == runner.max_iters):
+            bad = all_reduce_mean(0.0 if bool(self._finite) else 1.0)
+            if bad > 0:
+                raise DivergenceError(f'the loss became non-finite (nan/inf) between iterations {self._checked + 1} and '
+                                      f'{runner.iter + 1} of {runner.max_iters}')
+            self._finite, self._checked = None, runner.iter + 1
         if outputs and (runner.iter + 1) % self.interval == 0:
             # the global batch's loss: each process holds the mean over its own shard
             loss = all_reduce_mean(float(outputs['loss'].detach()))
@@ -230,9 +293,12 @@ def build_method(name: str, method_cfg: dict, student: dict, teacher, device=Non
 
 def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set, budget: dict,
                  work_dir: Path, seed: int, device: str = 'auto', desc: str | None = None,
-                 prepared: dict | None = None) -> TrainResult:
+                 prepared: dict | None = None, resume: bool = False) -> TrainResult:
     """Train method ``name`` (a registered name, or a label whose ``method_cfg['type']`` is one) on
-    ``train_set`` under ``budget``; returns the trained method and its cost."""
+    ``train_set`` under ``budget``; returns the trained method and its cost.
+
+    ``resume=True`` continues from the last epoch checkpoint in ``work_dir`` when there is one (the
+    same random numbers, loss curve and cumulative wall time as an uninterrupted run)."""
     dev = resolve_device(device)
     info = dist_info()
     check_budget(budget, device, info.world_size)
@@ -271,6 +337,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
             device_ids=[info.local_rank] if dev.type == 'cuda' else None,
             find_unused_parameters=getattr(method, 'ddp_find_unused_parameters', False))))
     progress = ProgressHook(desc or name, interval=budget.get('log_interval', 10))
+    plain = PlainCheckpointHook(progress)
     with contextlib.redirect_stdout(io.StringIO()):  # mmengine prints its environment report while building
         runner = Runner(
             model=method,
@@ -288,12 +355,13 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
                                 max_keep_ckpts=1, save_last=True),
                 sampler_seed=dict(type='DistSamplerSeedHook'),
             ),
-            custom_hooks=[progress, TrainingProgressHook(), PlainCheckpointHook()],
+            custom_hooks=[progress, TrainingProgressHook(), plain],
             randomness=dict(seed=seed, deterministic=False),
             # fixed input shapes: let cuDNN pick the fastest convolution algorithms once
             env_cfg=dict(cudnn_benchmark=dev.type == 'cuda', dist_cfg=dict(backend='nccl')),
             **dist_kwargs,
             log_level='INFO',
+            resume=resume,
             experiment_name=desc or name,  # unique per run: mmengine keys its logger by this name
         )
     # keep the console for progress bars and tables; the full mmengine log goes to the run folder
@@ -304,9 +372,8 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
             handler.setLevel(logging.ERROR)
     if dev.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(dev)
-    start = time.perf_counter()
     runner.train()
-    wall = time.perf_counter() - start
+    wall = plain.wall_s()
     iters = runner.iter
     if dev.type == 'cuda':
         peak = torch.cuda.max_memory_allocated(dev) / 2 ** 20

@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+from .data import data_identity
 from .distributed import barrier, dist_info
 from .runner import train_method
 from .synthetic import default_cache_dir
@@ -18,7 +19,7 @@ from .teachers import Teacher, load_teacher, save_teacher
 
 
 def teacher_key(cfg) -> str:
-    blob = json.dumps(dict(data=cfg.data.to_dict(), arch=cfg.teacher.arch.to_dict(),
+    blob = json.dumps(dict(data=data_identity(cfg.data.to_dict()), arch=cfg.teacher.arch.to_dict(),
                            train=cfg.teacher.train.to_dict(), seed=cfg.seed), sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 

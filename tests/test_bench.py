@@ -105,6 +105,22 @@ def test_imagefolder_data_root(tmp_path, cache_dir):
         assert key in rows[1], key
 
 
+def test_corrupt_images_stop_the_run_first_or_are_skipped_by_policy(tmp_path, cache_dir, capsys):
+    root = write_imagefolder(tmp_path / 'folder', spec=TINY, corrupt=True)  # train/<class0>/broken.png
+    opts = ['budget.epochs=1', 'budget.batch_size=8', 'data.image_size=32', 'teacher.train.epochs=1',
+            'teacher.train.batch_size=8', 'teacher.arch.width=0.125', 'student.width=0.125',
+            'evals.knn.weighted_k=10', 'evals.knn.majority_ks=[1,5]', 'method_cfgs.compress_2q.bank_size=16',
+            'evals.suites=[knn]']
+    args = ['--methods', 'compress_2q', '--data-root', str(root), '--cfg-options', *opts]
+    assert main(['--work-dir', str(tmp_path / 'never'), *args]) == 2
+    err = capsys.readouterr().err
+    assert 'broken.png' in err and 'data.on_corrupt=skip' in err
+    assert not (tmp_path / 'never').exists()
+    assert main(['--work-dir', str(tmp_path / 'run'), *args, 'data.on_corrupt=skip']) == 0
+    skipped = (tmp_path / 'run' / 'skipped_images.txt').read_text()
+    assert 'broken.png' in skipped and len(skipped.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize('args, message', [
     (['--methods', 'compress_2q,nope'], 'unknown method'),
     (['--cfg-options', 'budget.epoch=3'], 'budget.epochs'),

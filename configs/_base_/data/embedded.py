@@ -3,6 +3,10 @@
 data = dict(
     type='embedded',          # 'embedded' | 'imagefolder' (then set root, or pass --data-root DIR)
     root=None,
+    # ImageFolder only (benchmarks/imagefolder.py): the check of every image before training --
+    # 'header' (first 32 bytes: a known image signature), 'decode' (full decode, slow) or 'none'
+    verify_images='header',
+    on_corrupt='fail',        # unreadable images: 'fail' (stop, list them) | 'skip' (leave out, skipped_images.txt)
     num_classes=10,           # shapes used as classes (up to 13)
     train_per_class=500,
     val_per_class=100,
