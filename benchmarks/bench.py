@@ -234,6 +234,26 @@ def default_work_dir(cfg, suite: str) -> Path:
     return REPO_ROOT / 'results' / f'{suite}-{digest(run_identity(cfg.to_dict()))[:8]}'
 
 
+def setup_teacher_sharing(cfg, teacher, num_samples: int, image_size: int, device, world_size: int):
+    """Round the teacher's outputs to ``teacher.output_dtype`` and, with ``teacher.share_outputs``,
+    give it the run's output cache (benchmarks/teacher_share.py); returns the cache or None."""
+    from .teacher_share import DTYPES, TeacherOutputCache, cache_key
+    dtype = cfg.teacher.get('output_dtype')
+    teacher.set_output_dtype(DTYPES[dtype] if dtype else None)
+    if not cfg.teacher.get('share_outputs', False):
+        return None
+    budget = cfg.budget.to_dict()
+    folder = None
+    if cfg.teacher.get('share_storage', 'memory') == 'disk':
+        from .data import data_identity
+        from .prepare import teacher_fingerprint
+        from .synthetic import default_cache_dir
+        folder = default_cache_dir() / 'teacher_outputs' / cache_key(
+            teacher_fingerprint(teacher), data_identity(cfg.data.to_dict()), cfg.seed, image_size, budget, world_size)
+    return TeacherOutputCache(num_samples, budget.get('views_per_image') or budget['epochs'], teacher.feat_dims,
+                              dtype or 'float16', cfg.teacher.get('share_storage', 'memory'), device, folder)
+
+
 def check_run_folder(cfg, work_dir: Path):
     """Lock the run folder and check it against this config before any work (rank 0 only).
     Returns the locked `RunFolder`."""
@@ -422,6 +442,13 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
     flush()
     stages.update(1)
 
+    cache = None
+    if teacher is not None:
+        cache = setup_teacher_sharing(cfg, teacher, len(train_set), image_size, device, info.world_size)
+        if cache is not None:
+            log(f'teacher sharing: outputs on the training stream computed once per augmentation recipe and reused '
+                f'({cache.storage}, {str(cache.dtype).removeprefix("torch.")}, {cache.slots} slot(s) per image)')
+
     # one prepare context per run (with / without the teacher): the teacher's features of the training
     # set are extracted at most once, however many methods ask for them
     contexts = {flag: build_prepare_context(train_set, teacher if flag else None, cfg.data.to_dict(), cfg.seed,
@@ -445,6 +472,9 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
                     mdir.mkdir(parents=True, exist_ok=True)
                     _write_json(mdir / 'method.json', dict(method_key=mkey, method_cfg=method_cfg))
                 views = train_set.with_recipes([aug] * cls.num_views)
+                if teacher is not None:  # this method's stream in the shared cache; its own forward count
+                    teacher.attach_cache(cache, recipe=f'{aug}@{image_size}')
+                    forwarded, hits = teacher.images_forwarded, cache.cached_images if cache else 0
                 start = time.perf_counter()
                 prepared = cls.prepare(contexts[cls.needs_teacher], method_cfg)
                 prepare_time = time.perf_counter() - start
@@ -463,7 +493,12 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
                     suffix = f'_{label}' if label else ''
                     torch.save(backbone.state_dict(), mdir / f'backbone{suffix}.pth')
                     _write_json(mdir / f'backbone{suffix}.json', backbone.spec())
+                teacher_counts = {}
+                if teacher is not None and cls.needs_teacher:
+                    teacher_counts = dict(teacher_forward_images=teacher.images_forwarded - forwarded,
+                                          teacher_cached_images=(cache.cached_images - hits) if cache else 0)
                 trained = dict(method_key=mkey, students=list(students), images_seen=result.images_seen,
+                               num_views=cls.num_views, **teacher_counts,
                                train_time_s=result.wall_time_s, prepare_time_s=prepare_time,
                                iterations=result.iterations, peak_mem_mb=result.peak_mem_mb,
                                final_loss=result.final_loss, loss_curve=[list(p) for p in result.loss_curve],
@@ -492,7 +527,9 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
                            epoch_times_s=trained['epoch_times_s'], prepare_time_s=trained['prepare_time_s'],
                            shared_training=len(trained['students']) > 1, peak_mem_mb=trained['peak_mem_mb'],
                            final_loss=trained['final_loss'], loss_curve=trained['loss_curve'],
-                           hparams=trained['hparams'], **metrics, **common)
+                           hparams=trained['hparams'], num_views=trained.get('num_views'),
+                           **{k: trained[k] for k in ('teacher_forward_images', 'teacher_cached_images')
+                              if k in trained}, **metrics, **common)
                 results[name] = [r for r in results[name] if r.get('student_label') != label] + [row]
                 flush()
                 knn = "  ".join(f"{h} {metrics[f]:.1f}" for f, h, _ in metric_columns([metrics], top5=False)
@@ -524,6 +561,8 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
                                                      **evaluate(None, 'raw pixels'), **common)]
     rows = flush()
     record_skipped()
+    from .report import write_reports
+    write_reports(rows, work_dir, caption)  # every table format and the plots (tools/report.py redoes them)
     stages.update(1)
     stages.close()
     return rows

@@ -237,13 +237,18 @@ class EpochIndexSampler(DefaultSampler):
     a step's keys in rank order then reproduces exactly the single-process batch in the same order, so
     a distributed run's queues hold what a single-process run with the same global batch holds.
     mmengine's default interleaved sharding (``indices[rank::world]``) would give the same images in
-    another order. Without ``batch_size`` it behaves like DefaultSampler.
+    another order. Without ``batch_size`` it behaves like DefaultSampler. ``views_per_image=K`` seeds
+    views with ``epoch mod K`` (see ``__init__``).
     """
 
     def __init__(self, dataset, shuffle: bool = True, seed=None, round_up: bool = True,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None, views_per_image: int | None = None):
         super().__init__(dataset, shuffle=shuffle, seed=seed, round_up=round_up)
         self.batch_size = batch_size
+        # the epoch given to the view seeds cycles over K values: each image has K distinct views in
+        # the whole training (bounded teacher-output storage, benchmarks/teacher_share.py); the
+        # order of samples still changes every epoch
+        self.views_per_image = views_per_image
         if batch_size is not None:
             per_global = batch_size * self.world_size
             self.num_samples = (len(dataset) // per_global) * batch_size
@@ -256,7 +261,7 @@ class EpochIndexSampler(DefaultSampler):
         return list(range(len(self.dataset)))
 
     def __iter__(self):
-        epoch = self.epoch
+        epoch = self.epoch if not self.views_per_image else self.epoch % self.views_per_image
         if self.batch_size is None:
             for i in super().__iter__():
                 yield epoch, i

@@ -7,7 +7,8 @@ hyperparameters, so every method of a suite is trained under exactly the same bu
     budget = dict(epochs=..., batch_size=..., optimizer=dict(type='SGD', lr=..., momentum=..., weight_decay=...),
                   schedule=dict(type='cosine' | 'step', warmup_epochs=..., milestones=[...], gamma=...),
                   num_workers=..., log_interval=..., checkpoint_interval=...,
-                  amp=None | 'bf16' | 'fp16', channels_last=False, sync_bn=False)
+                  amp=None | 'bf16' | 'fp16', channels_last=False, sync_bn=False,
+                  views_per_image=None | K)   # K: view seeds cycle over K epochs (see EpochIndexSampler)
 
 Distributed (``torchrun``/Slurm, see `benchmarks.distributed`): ``batch_size`` is the *global* batch;
 each of the W processes gets ``batch_size / W`` images, taken as its contiguous block of the
@@ -215,6 +216,22 @@ class TrainingProgressHook(Hook):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         model.set_progress(runner.iter, runner.max_iters)
 
+    # the teacher's shared-output cache is organised by epoch (benchmarks/teacher_share.py)
+    def before_train_epoch(self, runner):
+        teacher = self._teacher(runner)
+        if hasattr(teacher, 'set_epoch'):
+            teacher.set_epoch(runner.epoch)
+
+    def after_train_epoch(self, runner):
+        teacher = self._teacher(runner)
+        if hasattr(teacher, 'epoch_done'):
+            teacher.epoch_done(runner.epoch)  # (mmengine advances runner.epoch after this hook)
+
+    @staticmethod
+    def _teacher(runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        return getattr(model, 'teacher', None)
+
 
 def _param_schedulers(budget: dict) -> list:
     sched = dict(budget.get('schedule', {}))
@@ -320,7 +337,8 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
         raise ValueError(f'the training set has {len(train_set)} images, fewer than budget.batch_size={bs}')
     per_rank = bs // info.world_size
     loader = dict(dataset=train_set,
-                  sampler=dict(type='EpochIndexSampler', shuffle=True, seed=seed, batch_size=per_rank),
+                  sampler=dict(type='EpochIndexSampler', shuffle=True, seed=seed, batch_size=per_rank,
+                               views_per_image=budget.get('views_per_image')),
                   batch_size=per_rank, num_workers=nw, persistent_workers=nw > 0, drop_last=True,
                   collate_fn=train_set.collate_fn())
     optimizer = _optimizer(method.trainable_parameters(), budget['optimizer'])

@@ -134,19 +134,71 @@ class Teacher(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         super().train(False)
+        # sharing (benchmarks/teacher_share.py): outputs rounded to output_dtype, looked up in the cache
+        # when the input is a view of the batch bound by the method
+        self.output_dtype = None
+        self.cache = None
+        self.images_forwarded = 0   # images this teacher actually ran on (cache hits excluded)
+        self._recipe, self._bound, self._slot, self._written = None, None, 0, set()
 
     def train(self, mode: bool = True):
         """A teacher never leaves eval mode (BN running statistics, as in every official repo)."""
         return super().train(False)
 
+    # --- sharing ----------------------------------------------------------------------------------
+    def set_output_dtype(self, dtype: torch.dtype | None) -> None:
+        """Round every output to ``dtype`` (the sharing cache's), with or without the cache."""
+        self.output_dtype = dtype
+
+    def attach_cache(self, cache, recipe: str | None = None) -> None:
+        """Read/write teacher outputs of the training stream ``recipe`` in ``cache`` (None detaches).
+        What an interrupted method wrote in its last, unfinished epoch is never marked complete."""
+        self.cache, self._recipe, self._written = cache, recipe, set()
+
+    def bind_batch(self, index: torch.Tensor | None, views=None) -> None:
+        """The training batch being processed (``Method.forward`` binds it): a call on one of its views
+        is a lookup of (recipe, view, epoch slot, index) in the cache."""
+        self._bound = (index, list(views)) if index is not None else None
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.cache is not None:
+            self._slot = epoch % self.cache.slots
+
+    def epoch_done(self, epoch: int) -> None:
+        """Streams written during ``epoch`` are complete for its slot: later methods read them."""
+        if self.cache is not None:
+            for key in self._written:
+                self.cache.stream(key).mark_complete(epoch % self.cache.slots)
+        self._written = set()
+
+    def _cache_key(self, x):
+        if self.cache is None or self._bound is None or self._recipe is None:
+            return None
+        index, views = self._bound
+        v = next((i for i, t in enumerate(views) if t is x), None)
+        return None if v is None else ((self._recipe, v), index)
+
     def forward(self, x: torch.Tensor) -> dict:
+        found = self._cache_key(x)
+        if found is not None:
+            out = self.cache.get(found[0], self._slot, found[1])
+            if out is not None:
+                return out
+        self.images_forwarded += x.shape[0]
         with torch.inference_mode():
             if self.renorm is not None:
                 x = self.renorm(x)
             f = self.backbone(x)
             h = self.head(f) if self.head is not None else None
+            if self.output_dtype is not None:
+                f = f.to(self.output_dtype).float()
+                h = h.to(self.output_dtype).float() if h is not None else None
+        out = dict(backbone=f.clone(), head=h.clone() if h is not None else None)
+        if found is not None:
+            self.cache.put(found[0], self._slot, found[1], out)
+            self._written.add(found[0])
         # clone outside inference mode: losses may save these tensors for backward
-        return dict(backbone=f.clone(), head=h.clone() if h is not None else None)
+        return out
 
     def feature_extractor(self) -> nn.Module:
         """A module taking ImageNet-normalised input and returning the backbone feature

@@ -110,7 +110,16 @@ class Method(BaseModel):
     # --- mmengine plumbing ------------------------------------------------------------------------
     def forward(self, index=None, views=None, label=None, mode: str = 'loss'):
         if mode == 'loss':
-            return self.loss(dict(index=index, views=views, label=label))
+            # the harness may share the teacher's outputs between methods: it needs to know which
+            # samples and views a teacher call is about (benchmarks/teacher_share.py)
+            bind = getattr(self.teacher, 'bind_batch', None)
+            if bind is None:
+                return self.loss(dict(index=index, views=views, label=label))
+            bind(index, views)
+            try:
+                return self.loss(dict(index=index, views=views, label=label))
+            finally:
+                bind(None)
         if mode == 'tensor':
             return self.student(views[0])
         raise ValueError(f'unsupported mode {mode!r}')

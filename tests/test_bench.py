@@ -121,6 +121,21 @@ def test_corrupt_images_stop_the_run_first_or_are_skipped_by_policy(tmp_path, ca
     assert 'broken.png' in skipped and len(skipped.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize('layout, message', [
+    ([], 'train does not exist'),                         # an empty folder
+    (['train', 'val'], 'no class sub-folders'),           # split folders without classes
+    (['train/cat', 'val/cat'], 'contains no images'),     # class folders without images
+])
+def test_empty_dataset_folders_fail_first(layout, message, tmp_path, capsys):
+    root = tmp_path / 'data'
+    root.mkdir()
+    for d in layout:
+        (root / d).mkdir(parents=True)
+    assert main(['--work-dir', str(tmp_path / 'never'), '--data-root', str(root)]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / 'never').exists()
+
+
 @pytest.mark.parametrize('args, message', [
     (['--methods', 'compress_2q,nope'], 'unknown method'),
     (['--cfg-options', 'budget.epoch=3'], 'budget.epochs'),

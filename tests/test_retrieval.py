@@ -233,7 +233,7 @@ def no_decode(monkeypatch):
     """Fail if a constructor decodes an image (errors must come from metadata alone)."""
     def forbidden(*args, **kwargs):
         raise AssertionError('an image was decoded')
-    monkeypatch.setattr(rd, 'decode_image', forbidden)
+    monkeypatch.setattr(rd, 'decode_rgb', forbidden)
 
 
 def test_cub_loader_parts(tmp_path):

@@ -16,4 +16,8 @@ budget = dict(
     amp=None,
     channels_last=False,
     sync_bn=False,
+    # None: new random views every epoch; K: view seeds cycle over K epochs, so each image has K distinct
+    # views (bounds the shared teacher-output storage to K slots for large datasets; changes the data
+    # stream identically for every method)
+    views_per_image=None,
 )
