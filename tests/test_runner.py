@@ -60,3 +60,29 @@ def test_runner_reports_training_progress_to_the_method(tmp_path, cache_dir):
         MoCoV3.set_progress = original
     assert seen == [(i, 4) for i in range(4)]
     assert result.method.progress == 0.75 and result.method.current_momentum() > 0.99
+
+
+@pytest.mark.parametrize('method, cfg', [('compress_2q', dict(bank_size=64)), ('seed', dict(queue_size=64)),
+                                         ('crd', dict(num_negatives=16, num_samples=192))])
+def test_no_host_device_sync_inside_training_steps(method, cfg, tmp_path, monkeypatch, tiny_teacher, cache_dir):
+    """Every ``.item()`` / ``bool()`` / ``float()`` on a tensor is a host-device sync on a GPU. Over 24
+    steps with one log interval, the whole training (runner, hooks, method) may read the device only a
+    constant number of times: at the log interval and divergence check, never per step."""
+    from benchmarks.data import build_datasets
+    from benchmarks.runner import train_method
+    train, _ = build_datasets(dict(type='embedded', num_classes=4, train_per_class=48, val_per_class=2,
+                                   image_size=32, seed=0), ['compress'], 0)
+    calls = []
+    for name in ('item', '__bool__', '__float__'):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *a, _original=original, **k):
+            calls.append(1)
+            return _original(self, *a, **k)
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    budget = dict(epochs=2, batch_size=16, optimizer=dict(type='SGD', lr=0.05, momentum=0.9),
+                  schedule=dict(type='cosine'), log_interval=24, checkpoint_interval=100)
+    result = train_method(method, cfg, dict(arch='resnet18', width=0.125), tiny_teacher, train, budget, tmp_path,
+                          0, 'cpu')
+    assert result.iterations == 24
+    assert len(calls) <= 10, f'{len(calls)} device reads in 24 steps'
