@@ -7,13 +7,17 @@ STAMP := $(VENV)/.installed
 # detection transfer (mmcv 2.1.0 built once from source with C++20 and cached, mmdet 3.3.0, pycocotools)
 DET_STAMP := $(VENV)/.detection
 
-.PHONY: bench test install clean-venv
+.PHONY: bench test perf install clean-venv
 
 bench: $(STAMP) $(DET_STAMP)
 	$(PY) tools/bench.py $(ARGS)
 
 test: $(STAMP) $(DET_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# the performance benchmark (tools/perf.py): results/perf/<name>.{json,md}
+perf: $(STAMP)
+	$(PY) tools/perf.py $(ARGS)
 
 install: $(STAMP) $(DET_STAMP)
 

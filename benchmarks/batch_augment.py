@@ -5,14 +5,19 @@ one core, which on the 2-core machine is as much as the training step itself. Wh
 dataset has the same size (the embedded default holds uint8 ``[N, 3, S, S]`` in memory) the views are
 made here instead, batched: each sample's random parameters still come from its own generator seeded
 by ``(seed, epoch, index, view)`` (so views do not depend on batch composition or on the method),
-then crop-resize (``roi_align``), flip, colour jitter, grayscale and blur run as a few tensor ops
-over the batch.
+then crop-resize and flip (two batched matrix products with per-sample interpolation matrices),
+colour jitter, grayscale and blur run as a few tensor ops over the batch.
 
 Same distributions as the per-sample recipes, with two documented differences:
 * ColorJitter applies brightness, contrast, saturation, hue in this fixed order (torchvision draws a
   random order per sample);
-* crop-resize is bilinear interpolation at each output pixel centre (``roi_align``), not an antialiased
-  resize (they differ only when a crop is shrunk, which RandomResizedCrop on small images rarely does).
+* crop-resize is bilinear interpolation at each output pixel centre (the sampling of torchvision's
+  ``roi_align`` with ``sampling_ratio=1, aligned=False``), not an antialiased resize (they differ only
+  when a crop is shrunk, which RandomResizedCrop on small images rarely does). Bilinear interpolation
+  is separable, so it is done as ``R_y @ image @ R_xᵀ`` with sparse-in-effect [size, H] and
+  [size, W] weight matrices per sample: batched matmuls use every core, where ``roi_align`` ran on
+  one (it was half of the data time, benchmarks/perf); a horizontal flip is the reversed rows of
+  ``R_x``, free. Equal to ``roi_align`` up to float summation order (tests/test_data.py).
 """
 from __future__ import annotations
 
@@ -21,7 +26,6 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.ops import roi_align
 
 from .augment import CROP_SCALE, JITTER, P_BLUR, P_FLIP, P_GRAY, P_JITTER, RECIPES, blur_params, view_seed
 
@@ -90,17 +94,38 @@ class BatchViews:
         x = images.float() / 255.0
         if self.recipe == 'center' and (h, w) == (self.size, self.size):
             return images.clone()
-        rois = torch.cat([torch.arange(b, dtype=torch.float32)[:, None], p['boxes']], dim=1).to(x.device)
-        x = roi_align(x, rois, output_size=(self.size, self.size), spatial_scale=1.0, sampling_ratio=1,
-                      aligned=False)
+        boxes = p['boxes'].to(x.device)
+        ry = _interpolation_matrix(boxes[:, 1], boxes[:, 3], h, self.size)          # [B, S, H]
+        rx = _interpolation_matrix(boxes[:, 0], boxes[:, 2], w, self.size)          # [B, S, W]
+        # flip = output columns in reverse order; jitter and grayscale are per pixel and the blur kernel
+        # is symmetric, so flipping first is the same as flipping last
+        rx = torch.where(p['flip'].to(x.device)[:, None, None], rx.flip(1), rx)
+        x = torch.matmul(torch.matmul(ry[:, None], x), rx.transpose(1, 2)[:, None])  # [B, 3, S, S]
         if self.recipe == 'mocov2':
             x = _color_jitter(x, p['jitter'].to(x.device))
             g = p['gray'].to(x.device)[:, None, None, None]
             x = torch.where(g, _grayscale(x).expand_as(x), x)
             x = _blur(x, p['sigma'].to(x.device), self.blur_kernel)
-        f = p['flip'].to(x.device)[:, None, None, None]
-        x = torch.where(f, x.flip(-1), x)
         return (x.clamp_(0, 1) * 255.0).round_().to(torch.uint8)
+
+
+def _interpolation_matrix(start: torch.Tensor, end: torch.Tensor, length: int, size: int) -> torch.Tensor:
+    """[B, size, length] bilinear weights sampling [start, end) of an axis of ``length`` pixels at the
+    centres of ``size`` output bins, with roi_align's conventions (``aligned=False``: pixel k sits at
+    coordinate k; coordinates below 0 clamp to 0, the last pixel holds beyond ``length - 1``)."""
+    b = start.shape[0]
+    step = (end - start) / size
+    coord = start[:, None] + (torch.arange(size, dtype=start.dtype, device=start.device) + 0.5) * step[:, None]
+    coord = coord.clamp(min=0)
+    low = coord.floor().long()
+    last = low >= length - 1
+    low = torch.where(last, torch.full_like(low, length - 1), low)
+    high = torch.where(last, low, low + 1)
+    frac = torch.where(last, torch.zeros_like(coord), coord - low.to(coord.dtype))
+    m = torch.zeros(b, size, length, dtype=start.dtype, device=start.device)
+    m.scatter_add_(2, low[..., None], (1 - frac)[..., None])
+    m.scatter_add_(2, high[..., None], frac[..., None])
+    return m
 
 
 def _grayscale(x):
