@@ -75,7 +75,9 @@ def build_prepare_context(train_set, teacher, data_cfg: dict, seed: int, device,
     def cached_here(name: str, key: dict, compute):
         if 'teacher' not in fingerprint:
             fingerprint['teacher'] = teacher_fingerprint(teacher)
-        full = dict(key=key, data=data_identity(data_cfg), image_size=train_set.image_size, n=len(train_set),
+        # the teacher's outputs are rounded to its output dtype (teacher sharing): part of what a result depends on
+        full = dict(key=key, data=data_identity(data_cfg),
+                    teacher_output_dtype=str(getattr(teacher, 'output_dtype', None)), image_size=train_set.image_size, n=len(train_set),
                     teacher=fingerprint['teacher'])
         digest = hashlib.sha1(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:16]
         path = root / name / f'{digest}.pt'

@@ -90,3 +90,22 @@ def test_sharing_gives_identical_results_and_pays_one_run_of_forwards(tmp_path, 
     assert [shared[m]['teacher_cached_images'] for m in ('compress_2q_nomom', 'reg', 'crd')] == [run_of_forwards] * 3
     assert shared['seed']['teacher_forward_images'] == run_of_forwards
     assert all(rows[False][m]['teacher_forward_images'] == run_of_forwards for m in methods.split(','))
+
+
+def test_prepared_results_are_keyed_by_the_teachers_output_precision(tmp_path):
+    """k-means on fp16-rounded teacher features is another result than on fp32 ones: another cache entry."""
+    from benchmarks.data import build_datasets
+    from benchmarks.prepare import build_prepare_context
+    data = dict(type='embedded', num_classes=2, train_per_class=4, val_per_class=1, image_size=32, seed=0)
+    train, _ = build_datasets(data, ['center'], 0, cache_dir=tmp_path)
+    teacher = _teacher()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {'x': torch.zeros(1)}
+    for dtype in (None, torch.float16, None):
+        teacher.set_output_dtype(dtype)
+        ctx = build_prepare_context(train, teacher, data, 0, 'cpu', log=lambda *a: None, cache_dir=tmp_path)
+        ctx.cached('probe', {'k': 1}, compute)
+    assert len(calls) == 2  # fp32, then fp16 computed; fp32 again reused
