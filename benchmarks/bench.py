@@ -28,11 +28,13 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog='tools/bench.py',
         description='Train self-supervised compression methods under one budget and write a leaderboard '
-                    '(results/<run>/leaderboard.{md,csv,json}).',
+                    '(results/<run>/leaderboard.{md,csv,json,tex,html} and plots/). Runs under torchrun or '
+                    'tools/slurm_bench.sh for several processes; rerun the same command to resume.',
         epilog='examples:\n'
                '  tools/bench.py                                  # the default suite on the embedded data\n'
                '  tools/bench.py --methods compress_2q,moco_v2 --cfg-options budget.epochs=20\n'
-               '  tools/bench.py --data-root /data/imagefolder --teacher teacher.pth\n'
+               '  tools/bench.py --data-root /data/imagefolder --teacher moco_v2_800ep_pretrain.pth.tar\n'
+               '  torchrun --nproc_per_node=8 tools/bench.py --cfg-options budget.amp=bf16\n'
                'Method hyperparameters: configs/methods/<name>.py; every key: --print-config.',
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--methods', default=None,
