@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from mmengine.config import DictAction
 
 from .config import REPO_ROOT, resolve
 from .errors import ConfigError, DataError, TeacherError
+from .run_state import write_json, write_text
 
 EXIT_BAD_INPUT = 2
 
@@ -213,11 +213,6 @@ def _student_name(spec: dict) -> str:
     return f"{spec['arch']} x{spec['width']:g}" + (' small-stem' if spec.get('small_input') else '')
 
 
-def _write_json(path: Path, obj) -> None:
-    from .run_state import write_json
-    write_json(path, obj)
-
-
 def method_key(method_cfg: dict) -> str:
     """What identifies one method's training in a run folder: its resolved settings."""
     from .run_state import digest
@@ -346,10 +341,9 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
 
     def record_skipped():  # data.on_corrupt='skip': the images left out (before and during training)
         if info.is_main and cfg.data.type == 'imagefolder':
-            from .data import runtime_skipped
             from .imagefolder import write_skipped_images
-            n = write_skipped_images(work_dir / 'skipped_images.txt', getattr(train_set, 'skipped', []),
-                                     getattr(val_set, 'skipped', []), runtime_skipped())
+            n = write_skipped_images(work_dir / 'skipped_images.txt', train_set.skipped, val_set.skipped,
+                                     train_set.failed_images(), val_set.failed_images())
             if n:
                 log(f'{n} unreadable image(s) left out (data.on_corrupt=skip): listed in {work_dir / "skipped_images.txt"}')
     record_skipped()
@@ -400,13 +394,11 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
             return
         others = [r for r in old_rows if r.get('kind') == 'method' and r.get('method_name') not in results]
         rows = results['teacher'] + [r for n in cfg.methods for r in results[n]] + others + results['floor']
-        _write_json(work_dir / 'rows.json', rows)
+        write_json(work_dir / 'rows.json', rows)
         write_leaderboard(rows, work_dir, caption)
         if cfg.get('paper'):  # paper reproduction suites: our numbers next to the published ones
             from .paper_compare import paper_table
-            tmp = work_dir / '.paper_comparison.md.tmp'
-            tmp.write_text(paper_table(rows, cfg.paper.to_dict()))
-            os.replace(tmp, work_dir / 'paper_comparison.md')
+            write_text(work_dir / 'paper_comparison.md', paper_table(rows, cfg.paper.to_dict()))
         return rows
 
     # one overall bar (stages: teacher evaluation, each method's training + evaluation, the floor)
@@ -431,7 +423,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
             (work_dir / 'teacher').mkdir(exist_ok=True)
             teacher_file = work_dir / 'teacher' / 'backbone.pth'
             torch.save(teacher.backbone.state_dict(), teacher_file)
-            _write_json(teacher_file.with_suffix('.json'), teacher.backbone.spec())
+            write_json(teacher_file.with_suffix('.json'), teacher.backbone.spec())
         # feature_extractor: the backbone behind the teacher's own input normalisation ([0,1] for SimCLR)
         metrics = evaluate(teacher.feature_extractor(), 'teacher', teacher_file)
         # cost of making the teacher (recorded in the teacher file when it was trained, also when cached)
@@ -472,7 +464,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
             if plan[name] == 'train':
                 if info.is_main:
                     mdir.mkdir(parents=True, exist_ok=True)
-                    _write_json(mdir / 'method.json', dict(method_key=mkey, method_cfg=method_cfg))
+                    write_json(mdir / 'method.json', dict(method_key=mkey, method_cfg=method_cfg))
                 views = train_set.with_recipes([aug] * cls.num_views)
                 if teacher is not None:  # this method's stream in the shared cache; its own forward count
                     teacher.attach_cache(cache, recipe=f'{aug}@{image_size}')
@@ -494,7 +486,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
                 for label, backbone in students.items():
                     suffix = f'_{label}' if label else ''
                     torch.save(backbone.state_dict(), mdir / f'backbone{suffix}.pth')
-                    _write_json(mdir / f'backbone{suffix}.json', backbone.spec())
+                    write_json(mdir / f'backbone{suffix}.json', backbone.spec())
                 teacher_counts = {}
                 if teacher is not None and cls.needs_teacher:
                     teacher_counts = dict(teacher_forward_images=teacher.images_forwarded - forwarded,
@@ -505,7 +497,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
                                iterations=result.iterations, peak_mem_mb=result.peak_mem_mb,
                                final_loss=result.final_loss, loss_curve=[list(p) for p in result.loss_curve],
                                epoch_times_s=[round(t, 3) for t in result.epoch_times], hparams=result.method.hparams())
-                _write_json(mdir / 'train.json', trained)  # training finished: a rerun only evaluates
+                write_json(mdir / 'train.json', trained)  # training finished: a rerun only evaluates
             else:
                 stages.update(1)
                 if not info.is_main:

@@ -116,7 +116,7 @@ class ImageFolderDataset(ViewDataset):
       it; 'skip' loads a deterministic substitute instead -- the next index (wrapping around) *of the
       same class* that decodes, so the image still matches ``labels[i]`` (which evaluations read
       directly); only when no image of that class decodes, the next index of any class. The file is
-      recorded once per process in `runtime_skipped` with a `CorruptImageWarning`, and remembered by
+      recorded once per dataset in `ImageFolderDataset.failed_images` with a `CorruptImageWarning`, and remembered by
       this dataset (and its `with_recipes` clones) so it is not decoded again. Deviation from "the next
       index" of the brief: same class first, to keep the linear probe's labels right. Records made in
       DataLoader worker processes stay in those processes (their warnings still reach stderr).
@@ -151,12 +151,15 @@ class ImageFolderDataset(ViewDataset):
             self._record_failure(src, short_reason(exc))
         return self._load_substitute(i)
 
+    def failed_images(self) -> list:
+        """``(path, reason)`` of the images of this dataset (and its `with_recipes` clones, which share
+        the record) replaced at training time in this process (``data.on_corrupt='skip'``)."""
+        return [(self.paths[j], f'decode failed: {reason}') for j, reason in self._failed.items()]
+
     def _record_failure(self, j: int, reason: str) -> None:
-        self._failed[j] = reason
         path = self.paths[j]
-        if path not in _RUNTIME_SEEN:
-            _RUNTIME_SEEN.add(path)
-            _RUNTIME_SKIPPED.append((path, f'decode failed: {reason}'))
+        if j not in self._failed:
+            self._failed[j] = reason
             warnings.warn(f'data.on_corrupt=skip: cannot decode {path} ({reason}); training on a substitute '
                           f'image of the same class instead. Remove or replace the file.', CorruptImageWarning,
                           stacklevel=3)
@@ -184,15 +187,6 @@ class ImageFolderDataset(ViewDataset):
         raise DataError(f'none of the {n} images of {self.split_dir} decodes (e.g. {self.paths[i]}: '
                         f'{self._failed.get(i, "?")}); data.on_corrupt=skip has nothing to substitute. Check the '
                         f'dataset files and extract or download them again.')
-
-
-_RUNTIME_SKIPPED: list = []   # (path, reason) of files that failed at training time, this process only
-_RUNTIME_SEEN: set = set()
-
-
-def runtime_skipped() -> list:
-    """``(path, reason)`` of the images replaced at training time in this process (``data.on_corrupt='skip'``)."""
-    return list(_RUNTIME_SKIPPED)
 
 
 # settings of the pre-training image check: they decide whether a run starts, not what the data is

@@ -123,7 +123,8 @@ def main(argv=None) -> int:
 def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
     import torch
 
-    from .bench import _student_name, _write_json, build_retrieval_set
+    from .bench import _student_name, build_retrieval_set
+    from .run_state import write_json
     from .data import build_datasets
     from .evaluate import detection_metrics, evaluate_backbone, protocol_caption
     from .leaderboard import write_leaderboard
@@ -143,7 +144,7 @@ def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
         # the detector loads a plain exported backbone: write the (checked) network in that form
         path = out / 'backbone.pth'
         torch.save(backbone.state_dict(), path)
-        _write_json(path.with_suffix('.json'), backbone.spec())
+        write_json(path.with_suffix('.json'), backbone.spec())
         if not Path(evals['detection']['config']).is_file():
             evals['detection']['config'] = str(REPO_ROOT / evals['detection']['config'])
         print(f'detection transfer ({Path(evals["detection"]["config"]).stem}) ...', flush=True)
@@ -151,7 +152,7 @@ def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
     rows = [dict(kind='method', method=name, student=_student_name(backbone.spec()), teacher='–', status='ok',
                  seed=cfg.seed, image_size=train_set.image_size, device=device_name(device), git_commit=git_commit(),
                  versions=versions(), **metrics)]
-    _write_json(out / 'rows.json', rows)
+    write_json(out / 'rows.json', rows)
     caption = (f"Evaluation of {name} — {protocol_caption(cfg.evals.to_dict())}. Data: "
                f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
                f"({len(train_set)} train / {len(val_set)} val, {train_set.image_size} px).")

@@ -16,12 +16,13 @@ import csv
 import io
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tabulate import tabulate
+
+from .run_state import write_text
 
 ROW_FIELDS = [
     'kind', 'method', 'student', 'teacher', 'status', 'error',
@@ -339,11 +340,6 @@ def markdown_table(rows, caption: str = '') -> str:
     return f'{head}{legend}\n\n{text}\n{notes}'
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
 
 def write_leaderboard(rows, out_dir, caption: str = '') -> str:
     """Write leaderboard.{md,csv,json,tex,html} into ``out_dir``; returns the markdown.
@@ -357,10 +353,10 @@ def write_leaderboard(rows, out_dir, caption: str = '') -> str:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = sort_rows(rows)
     md = markdown_table(rows, caption)
-    _atomic_write(out_dir / 'leaderboard.md', md)
-    _atomic_write(out_dir / 'leaderboard.tex', latex_table(rows, caption))
-    _atomic_write(out_dir / 'leaderboard.html', html_document(rows, caption))
-    _atomic_write(out_dir / 'leaderboard.json', json.dumps(dict(caption=caption, rows=rows), indent=1, default=str))
+    write_text(out_dir / 'leaderboard.md', md)
+    write_text(out_dir / 'leaderboard.tex', latex_table(rows, caption))
+    write_text(out_dir / 'leaderboard.html', html_document(rows, caption))
+    write_text(out_dir / 'leaderboard.json', json.dumps(dict(caption=caption, rows=rows), indent=1, default=str))
     buf = io.StringIO()
     extra = [f for f, _, _ in metric_columns(rows) + cost_columns(rows) if f not in ROW_FIELDS]
     fields = ROW_FIELDS[:6] + extra + ROW_FIELDS[6:]
@@ -368,5 +364,5 @@ def write_leaderboard(rows, out_dir, caption: str = '') -> str:
     writer.writeheader()
     for r in rows:
         writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()})
-    _atomic_write(out_dir / 'leaderboard.csv', buf.getvalue())
+    write_text(out_dir / 'leaderboard.csv', buf.getvalue())
     return md

@@ -47,7 +47,7 @@ def read_run(run_dir) -> tuple[list, str]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ReportError(f'run folder {run_dir} does not exist (or is not a folder). Pass the folder a '
-                          f'benchmark wrote, e.g. results/<suite>-<timestamp>, which holds rows.json.')
+                          f'benchmark wrote, e.g. results/<suite>-<config digest>, which holds rows.json.')
     path = run_dir / 'rows.json'
     if not path.is_file():
         raise ReportError(f'{run_dir} has no rows.json, so there is nothing to report. Pass a run folder '

@@ -33,12 +33,18 @@ PER_METHOD_KEYS = ('methods', 'method_cfgs', 'evals')
 STATE_VERSION = 1
 
 
-def write_json(path: Path, obj) -> None:
-    """Write ``obj`` as JSON atomically (temporary file in the same folder, then rename)."""
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a temporary file in the same folder, then a rename (a crash leaves the
+    old file or the new one, never half of one; the pid keeps concurrent writers apart)."""
     path = Path(path)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON atomically (`write_text`)."""
+    write_text(path, json.dumps(obj, indent=1, default=str))
 
 
 def read_json(path: Path, default=None):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmarks.data import ImageFolderDataset, build_datasets, runtime_skipped
+from benchmarks.data import ImageFolderDataset, build_datasets
 from benchmarks.errors import ConfigError, DataError
 from benchmarks.imagefolder import (CorruptImageWarning, ImageCheck, apply_corrupt_policy, check_images,
                                     corrupt_images_message, decode_rgb, header_problem, sniff_format,
@@ -144,6 +144,7 @@ def test_slow_disks_switch_to_threads_with_the_same_answer(tmp_path, monkeypatch
     fast = check_images(paths, 'header')                      # a warm tmp dir: well under 50 us per file
     assert used == []
     monkeypatch.setattr(imf, 'SLOW_FILE_S', 0.0)              # every disk counts as slow
+    monkeypatch.setattr(imf, '_RECENT_CHECKS', {})            # (or the unchanged files reuse the first result)
     slow = check_images(paths, 'header')
     assert used == [imf.SLOW_WORKERS]
     assert slow == fast and [p for p, _ in slow.bad] == [bad] * 10
@@ -286,7 +287,7 @@ def test_training_time_failure_skip_substitutes_next_same_class_image(tmp_path):
     with pytest.warns(CorruptImageWarning, match='99_cut.jpg'):
         assert pixel(ds.load(last)) == colour(1, 0)
 
-    recorded = [(p, r) for p, r in runtime_skipped() if p.parent == root / 'train' / 'bee']
+    recorded = ds.failed_images()
     assert [p.name for p, _ in recorded] == ['01_cut.jpg', '99_cut.jpg']
     assert all(r.startswith('decode failed: ') and 'truncated' in r for _, r in recorded)
     # recorded once: later loads (and clones for other recipes) warn nothing and add nothing
@@ -295,7 +296,7 @@ def test_training_time_failure_skip_substitutes_next_same_class_image(tmp_path):
         warnings.simplefilter('error', CorruptImageWarning)
         for _ in range(3):
             assert pixel(ds.load(cut)) == colour(1, 2) and pixel(clone.load(last)) == colour(1, 0)
-    assert len([p for p, _ in runtime_skipped() if p.parent == root / 'train' / 'bee']) == 2
+    assert len(ds.failed_images()) == len(clone.failed_images()) == 2
     # good images untouched
     assert pixel(ds.load(names.index('bee/00.png'))) == colour(1, 0)
 
@@ -313,3 +314,16 @@ def test_training_time_skip_falls_back_to_another_class_and_errors_when_nothing_
     ds = ImageFolderDataset(root, 'train', verify='header', on_corrupt='skip')
     with pytest.warns(CorruptImageWarning), pytest.raises(DataError, match='none of the 2 images .* decodes'):
         ds.load(0)
+
+
+def test_a_second_check_of_unchanged_files_reuses_the_first_and_a_change_is_seen(tmp_path, monkeypatch):
+    import benchmarks.imagefolder as imf
+    good = tmp_path / 'a.png'
+    Image.new('RGB', (4, 4)).save(good)
+    calls = []
+    real = imf.header_problem
+    monkeypatch.setattr(imf, 'header_problem', lambda p: calls.append(p) or real(p))
+    assert imf.check_images([good], 'header').ok and len(calls) == 1
+    assert imf.check_images([good], 'header').ok and len(calls) == 1      # reused: same files, unchanged
+    good.write_bytes(b'not an image at all')                                # size (and mtime) change
+    assert not imf.check_images([good], 'header').ok and len(calls) == 2

@@ -57,6 +57,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..run_state import write_json
+
 METRIC_KEYS = ('det_ap50', 'det_ap', 'det_ap75')
 RESNET_DEPTHS = {'resnet18': 18, 'resnet34': 34, 'resnet50': 50}
 HEADS = ('fpn', 'c4')
@@ -466,10 +468,7 @@ def main(argv=None) -> int:
     except (DetectionError, FileNotFoundError, ImportError) as exc:
         print(f'error: {exc}', file=sys.stderr, flush=True)
         return 2
-    out = Path(args.work_dir) / 'detection.json'
-    tmp = out.with_name(out.name + '.tmp')
-    tmp.write_text(json.dumps(summary, indent=1))
-    os.replace(tmp, out)
+    write_json(Path(args.work_dir) / 'detection.json', summary)
     return 0
 
 
