@@ -17,9 +17,9 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from .config import REPO_ROOT, resolve
-from .errors import ConfigError, DataError, TeacherError
-from .run_state import write_json, write_text
+from benchmarks.config import REPO_ROOT, resolve
+from benchmarks.errors import ConfigError, DataError, TeacherError
+from benchmarks.engine.run_folder import write_json, write_text
 
 EXIT_BAD_INPUT = 2
 
@@ -119,13 +119,13 @@ def validate_inputs(cfg) -> None:
         if not root.is_dir():
             raise DataError(f'--data-root {root} is not a directory. Pass the folder that contains train/ and val/.')
         # every image's header is checked now (policy data.verify_images / data.on_corrupt), not mid-training
-        from .imagefolder import check_options, verify_split
+        from benchmarks.data.imagefolder import check_options, verify_split
         checks = (cfg.data.get('verify_images', 'header'), cfg.data.get('on_corrupt', 'fail'))
         check_options(*checks)
         n_train = len(verify_split(root / 'train', *checks)[1])
         verify_split(root / 'val', *checks)
     else:
-        from .synthetic import SyntheticSpec
+        from benchmarks.data.synthetic import SyntheticSpec
         spec = SyntheticSpec(**{k: v for k, v in cfg.data.items() if k in SyntheticSpec.__dataclass_fields__})
         n_train = spec.num_classes * spec.train_per_class
     if cfg.budget.batch_size > n_train:
@@ -167,7 +167,7 @@ def check_teacher_features(cfg, teacher) -> None:
 
 def validate_evals(cfg) -> None:
     """Evaluation names and the retrieval dataset path (pure checks, no torch)."""
-    from .evaluate import parse_suites
+    from benchmarks.evals.suite import parse_suites
     try:
         cfg.evals.suites = parse_suites(cfg.evals.get('suites', ['knn', 'flops']))
     except ValueError as exc:
@@ -205,7 +205,7 @@ def build_retrieval_set(cfg, image_size: int):
     ret = cfg.evals.get('retrieval', {})
     if 'retrieval' not in cfg.evals.suites or ret.get('dataset', 'val_split') == 'val_split':
         return None
-    from .retrieval_data import build_retrieval_dataset
+    from benchmarks.data.retrieval import build_retrieval_dataset
     return build_retrieval_dataset(ret['dataset'], ret['root'], ret.get('image_size') or image_size, cfg.seed)
 
 
@@ -215,26 +215,26 @@ def _student_name(spec: dict) -> str:
 
 def method_key(method_cfg: dict) -> str:
     """What identifies one method's training in a run folder: its resolved settings."""
-    from .run_state import digest
+    from benchmarks.engine.run_folder import digest
     return digest(method_cfg)
 
 
 def evals_key(cfg) -> str:
-    from .run_state import digest
+    from benchmarks.engine.run_folder import digest
     return digest(dict(evals=cfg.evals.to_dict(), seed=cfg.seed))
 
 
 def default_work_dir(cfg, suite: str) -> Path:
     """``results/<suite>-<digest of the run identity>``: the same command finds its own folder again
     (and resumes it); another configuration gets another folder."""
-    from .run_state import digest, run_identity
+    from benchmarks.engine.run_folder import digest, run_identity
     return REPO_ROOT / 'results' / f'{suite}-{digest(run_identity(cfg.to_dict()))[:8]}'
 
 
 def setup_teacher_sharing(cfg, teacher, num_samples: int, image_size: int, device, world_size: int):
     """Round the teacher's outputs to ``teacher.output_dtype`` and, with ``teacher.share_outputs``,
-    give it the run's output cache (benchmarks/teacher_share.py); returns the cache or None."""
-    from .teacher_share import DTYPES, TeacherOutputCache, cache_key
+    give it the run's output cache (benchmarks/teachers/outputs.py); returns the cache or None."""
+    from benchmarks.teachers.outputs import DTYPES, TeacherOutputCache, cache_key
     dtype = cfg.teacher.get('output_dtype')
     teacher.set_output_dtype(DTYPES[dtype] if dtype else None)
     if not cfg.teacher.get('share_outputs', False):
@@ -242,9 +242,9 @@ def setup_teacher_sharing(cfg, teacher, num_samples: int, image_size: int, devic
     budget = cfg.budget.to_dict()
     folder = None
     if cfg.teacher.get('share_storage', 'memory') == 'disk':
-        from .data import data_identity
-        from .prepare import teacher_fingerprint
-        from .synthetic import default_cache_dir
+        from benchmarks.data.datasets import data_identity
+        from benchmarks.engine.prepare import teacher_fingerprint
+        from benchmarks.data.synthetic import default_cache_dir
         folder = default_cache_dir() / 'teacher_outputs' / cache_key(
             teacher_fingerprint(teacher), data_identity(cfg.data.to_dict()), cfg.seed, image_size, budget, world_size)
     return TeacherOutputCache(num_samples, budget.get('views_per_image') or budget['epochs'], teacher.feat_dims,
@@ -254,7 +254,7 @@ def setup_teacher_sharing(cfg, teacher, num_samples: int, image_size: int, devic
 def check_run_folder(cfg, work_dir: Path):
     """Lock the run folder and check it against this config before any work (rank 0 only).
     Returns the locked `RunFolder`."""
-    from .run_state import RunFolder, diff_keys, read_json
+    from benchmarks.engine.run_folder import RunFolder, diff_keys, read_json
     folder = RunFolder(work_dir)
     folder.lock()
     try:
@@ -294,7 +294,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
     """Run a resolved, validated config; returns the result rows (also written to ``work_dir``).
 
     ``teacher``: the ``teacher.checkpoint`` teacher when the caller has loaded it already. ``folder``:
-    the locked `benchmarks.run_state.RunFolder` (rank 0; made here when None). Finished methods and
+    the locked `benchmarks.engine.run_folder.RunFolder` (rank 0; made here when None). Finished methods and
     evaluations in the folder are reused, an interrupted training resumes from its last checkpoint,
     and a method that diverges or raises becomes a failed row while the others run (``fail_fast``
     re-raises instead)."""
@@ -306,15 +306,15 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
     from methods import get_method
     from methods.backbones import build_backbone
 
-    from .data import build_datasets
-    from .distributed import barrier, broadcast_object, dist_info
-    from .evaluate import detection_data_root, detection_metrics, evaluate_backbone, protocol_caption
-    from .leaderboard import metric_columns, write_leaderboard
-    from .prepare import build_prepare_context
-    from .provenance import device_name, git_commit, versions
-    from .run_state import read_json
-    from .runner import resolve_device, train_method
-    from .teacher_cache import obtain_teacher
+    from benchmarks.data.datasets import build_datasets
+    from benchmarks.engine.distributed import barrier, broadcast_object, dist_info
+    from benchmarks.evals.suite import detection_data_root, detection_metrics, evaluate_backbone, protocol_caption
+    from benchmarks.reporting.leaderboard import metric_columns, write_leaderboard
+    from benchmarks.engine.prepare import build_prepare_context
+    from benchmarks.engine.provenance import device_name, git_commit, versions
+    from benchmarks.engine.run_folder import read_json
+    from benchmarks.engine.runner import resolve_device, train_method
+    from benchmarks.teachers.cache import obtain_teacher
 
     info = dist_info()
     if not info.is_main:  # the other processes train; rank 0 alone evaluates, logs and writes
@@ -341,7 +341,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
 
     def record_skipped():  # data.on_corrupt='skip': the images left out (before and during training)
         if info.is_main and cfg.data.type == 'imagefolder':
-            from .imagefolder import write_skipped_images
+            from benchmarks.data.imagefolder import write_skipped_images
             n = write_skipped_images(work_dir / 'skipped_images.txt', train_set.skipped, val_set.skipped,
                                      train_set.failed_images(), val_set.failed_images())
             if n:
@@ -397,7 +397,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
         write_json(work_dir / 'rows.json', rows)
         write_leaderboard(rows, work_dir, caption)
         if cfg.get('paper'):  # paper reproduction suites: our numbers next to the published ones
-            from .paper_compare import paper_table
+            from benchmarks.reporting.paper import paper_table
             write_text(work_dir / 'paper_comparison.md', paper_table(rows, cfg.paper.to_dict()))
         return rows
 
@@ -555,7 +555,7 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
                                                      **evaluate(None, 'raw pixels'), **common)]
     rows = flush()
     record_skipped()
-    from .report import write_reports
+    from benchmarks.reporting.report import write_reports
     write_reports(rows, work_dir, caption)  # every table format and the plots (tools/report.py redoes them)
     stages.update(1)
     stages.close()
@@ -582,19 +582,19 @@ def main(argv=None) -> int:
             return 0
         validate_inputs(cfg)
         validate_components(cfg)
-        from .distributed import init_distributed
-        from .runner import check_budget
+        from benchmarks.engine.distributed import init_distributed
+        from benchmarks.engine.runner import check_budget
         info = init_distributed(cfg.device)
         check_budget(cfg.budget.to_dict(), cfg.device, info.world_size)
         teacher = None
         if cfg.teacher.checkpoint:  # layout, keys and architecture checked now, before any data or training
-            from .teacher_cache import load_checkpoint_teacher
+            from benchmarks.teachers.cache import load_checkpoint_teacher
             teacher = load_checkpoint_teacher(cfg)
             check_teacher_features(cfg, teacher)
     except (ConfigError, DataError, TeacherError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
-    from .distributed import broadcast_object
+    from benchmarks.engine.distributed import broadcast_object
     suite = cfg.get('suite', Path(args.config).stem)
     # every process must agree on the run folder; rank 0 locks it and checks it against this config
     work_dir = Path(broadcast_object(str(args.work_dir) if args.work_dir else str(default_work_dir(cfg, suite))))

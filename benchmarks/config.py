@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from .errors import ConfigError
+from benchmarks.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / 'configs'

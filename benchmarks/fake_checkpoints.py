@@ -27,8 +27,8 @@ from methods.backbones import build_backbone
 from methods.heads import mlp_head
 from methods.moco_v3 import mocov3_predictor, mocov3_projector
 
-from .teacher_specs import TEACHER_SPECS
-from .teachers import linear_head, swav_projection_head
+from benchmarks.teachers.specs import TEACHER_SPECS
+from benchmarks.teachers.teacher import linear_head, swav_projection_head
 
 QUEUE_SIZE = 64
 PROTOTYPES = 30

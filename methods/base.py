@@ -4,7 +4,7 @@ A method is one `mmengine.model.BaseModel` subclass registered in `methods.regis
 
 * ``__init__(student, teacher=None, data_preprocessor=None, **hparams)``: ``student`` is a backbone
   spec (``dict(arch=..., width=..., small_input=...)``); ``teacher`` is a frozen, eval-mode
-  `benchmarks.teachers.Teacher` (or None for methods that need none). The teacher is *not* registered
+  `benchmarks.teachers.teacher.Teacher` (or None for methods that need none). The teacher is *not* registered
   as a submodule: it stays out of ``state_dict()``, ``parameters()``, ``.train()`` and DDP wrapping.
 * ``loss(batch) -> dict``: named loss terms; the mmengine runner sums every key containing ``loss``.
   ``batch`` is ``dict(index=[N] long, views=list of [N,3,H,W] float (normalised), label=[N] long)``.
@@ -111,7 +111,7 @@ class Method(BaseModel):
     def forward(self, index=None, views=None, label=None, mode: str = 'loss'):
         if mode == 'loss':
             # the harness may share the teacher's outputs between methods: it needs to know which
-            # samples and views a teacher call is about (benchmarks/teacher_share.py)
+            # samples and views a teacher call is about (benchmarks/teachers/outputs.py)
             bind = getattr(self.teacher, 'bind_batch', None)
             if bind is None:
                 return self.loss(dict(index=index, views=views, label=label))

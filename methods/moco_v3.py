@@ -25,7 +25,7 @@ Deviations (fair comparison rule, DESIGN.md): the official optimiser is LARS, lr
 wd 1e-6, 10 warm-up epochs + cosine, batch 4096, SyncBN; the harness trains every method with the
 suite's single budget (optimiser, schedule, batch) and plain BN. The official augmentation is
 asymmetric (view 1: blur p = 1; view 2: blur p = 0.1 and solarize p = 0.2; ColorJitter(0.4, 0.4,
-0.2, 0.1)); that recipe is not implemented in benchmarks/augment.py, so this method uses MoCo v2's
+0.2, 0.1)); that recipe is not implemented in benchmarks/data/views.py, so this method uses MoCo v2's
 ``mocov2`` recipe for both views (the suite uses one recipe for all methods anyway).
 """
 import math

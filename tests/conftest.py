@@ -26,7 +26,7 @@ def tiny_teacher():
     """A random frozen ResNet-18 x0.125 teacher with a MoCo-style head."""
     import torch
 
-    from benchmarks.teachers import Teacher
+    from benchmarks.teachers.teacher import Teacher
     from methods.backbones import build_backbone
     from methods.heads import mlp_head
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""Worker for tests/test_distributed.py: trains one method through `benchmarks.runner.train_method`
+"""Worker for tests/test_distributed.py: trains one method through `benchmarks.engine.runner.train_method`
 on a tiny embedded dataset, single-process or under torchrun (gloo on CPU), and writes (rank 0) the
 per-step loss of the global batch and the method's queue buffers.
 
@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.data import build_datasets  # noqa: E402
-from benchmarks.distributed import dist_info, init_distributed  # noqa: E402
-from benchmarks.runner import build_method, train_method  # noqa: E402
-from benchmarks.teachers import Teacher  # noqa: E402
+from benchmarks.data.datasets import build_datasets  # noqa: E402
+from benchmarks.engine.distributed import dist_info, init_distributed  # noqa: E402
+from benchmarks.engine.runner import build_method, train_method  # noqa: E402
+from benchmarks.teachers.teacher import Teacher  # noqa: E402
 from methods import get_method  # noqa: E402
 from methods.backbones import build_backbone  # noqa: E402
 from methods.heads import mlp_head  # noqa: E402

@@ -16,7 +16,7 @@ from torch import nn
 import methods.compress  # noqa: F401  (registers the methods)
 import methods.regression  # noqa: F401
 import methods.seed  # noqa: F401
-from benchmarks.runner import build_method
+from benchmarks.engine.runner import build_method
 from methods.common import FeatureNorm, check_choice
 from methods.heads import build_head
 from methods.losses import compress_loss

@@ -45,7 +45,7 @@ def test_every_method_runs_with_a_public_layout_teacher(layout, extra, tmp_path,
     # the distilled teacher is the file's network, not a random one: same features as the written backbone
     x = torch.randn(2, 3, 32, 32)
     written.backbone.eval()
-    from benchmarks.teacher_cache import load_checkpoint_teacher
+    from benchmarks.teachers.cache import load_checkpoint_teacher
     from benchmarks.config import resolve
     cfg = resolve('default', teacher=str(path))
     assert torch.allclose(load_checkpoint_teacher(cfg)(x)['backbone'], written.backbone(x), atol=1e-6)

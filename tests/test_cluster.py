@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from benchmarks.prepare import build_prepare_context
-from benchmarks.runner import build_method
+from benchmarks.engine.prepare import build_prepare_context
+from benchmarks.engine.runner import build_method
 from methods import get_method
 from methods.cluster import default_num_clusters
 from methods.kmeans import faiss_kmeans
@@ -29,8 +29,8 @@ def test_default_k_scales_with_the_dataset():
 
 
 def test_prepare_is_cached_and_keyed_by_the_teacher(tiny_teacher, tmp_path):
-    from benchmarks.data import EmbeddedDataset
-    from benchmarks.synthetic import SyntheticSpec
+    from benchmarks.data.datasets import EmbeddedDataset
+    from benchmarks.data.synthetic import SyntheticSpec
     spec = SyntheticSpec(num_classes=3, train_per_class=8, val_per_class=2, image_size=32)
     train = EmbeddedDataset('train', spec, ('center',), 0, tmp_path / 'data')
     logs = []
@@ -68,9 +68,9 @@ def test_cc_without_assignments_says_how_to_get_them(tiny_teacher):
 
 
 def test_teacher_features_are_extracted_once_per_context(tiny_teacher, tmp_path, monkeypatch):
-    import benchmarks.prepare as prep
-    from benchmarks.data import EmbeddedDataset
-    from benchmarks.synthetic import SyntheticSpec
+    import benchmarks.engine.prepare as prep
+    from benchmarks.data.datasets import EmbeddedDataset
+    from benchmarks.data.synthetic import SyntheticSpec
     spec = SyntheticSpec(num_classes=3, train_per_class=8, val_per_class=2, image_size=32)
     train = EmbeddedDataset('train', spec, ('center',), 0, tmp_path / 'data')
     calls = []

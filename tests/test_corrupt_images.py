@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmarks.data import ImageFolderDataset, build_datasets
+from benchmarks.data.datasets import ImageFolderDataset, build_datasets
 from benchmarks.errors import ConfigError, DataError
-from benchmarks.imagefolder import (CorruptImageWarning, ImageCheck, apply_corrupt_policy, check_images,
+from benchmarks.data.imagefolder import (CorruptImageWarning, ImageCheck, apply_corrupt_policy, check_images,
                                     corrupt_images_message, decode_rgb, header_problem, sniff_format,
                                     verify_split, write_skipped_images)
 
@@ -131,7 +131,7 @@ def test_check_images_modes(tmp_path):
 
 
 def test_slow_disks_switch_to_threads_with_the_same_answer(tmp_path, monkeypatch):
-    import benchmarks.imagefolder as imf
+    import benchmarks.data.imagefolder as imf
     good, bad = tmp_path / 'good.jpg', tmp_path / 'bad.jpg'
     good.write_bytes(image_bytes(0, 0, 'JPEG'))
     bad.write_bytes(HTML)
@@ -317,7 +317,7 @@ def test_training_time_skip_falls_back_to_another_class_and_errors_when_nothing_
 
 
 def test_a_second_check_of_unchanged_files_reuses_the_first_and_a_change_is_seen(tmp_path, monkeypatch):
-    import benchmarks.imagefolder as imf
+    import benchmarks.data.imagefolder as imf
     good = tmp_path / 'a.png'
     Image.new('RGB', (4, 4)).save(good)
     calls = []

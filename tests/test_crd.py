@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 
-from benchmarks.runner import build_method
+from benchmarks.engine.runner import build_method
 from methods.common import l2_normalize
 from methods.losses import crd_nce_loss, crd_normaliser, crd_scores
 from tests.conftest import prepare_context

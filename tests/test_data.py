@@ -5,9 +5,9 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
-from benchmarks.batch_augment import BatchViews, _blur, _hsv_to_rgb, _rgb_to_hsv
-from benchmarks.data import DataError, EmbeddedDataset, ImageFolderDataset, build_datasets
-from benchmarks.synthetic import SHAPE_NAMES, SyntheticSpec, generate_split, materialise
+from benchmarks.data.batch_views import BatchViews, _blur, _hsv_to_rgb, _rgb_to_hsv
+from benchmarks.data.datasets import DataError, EmbeddedDataset, ImageFolderDataset, build_datasets
+from benchmarks.data.synthetic import SHAPE_NAMES, SyntheticSpec, generate_split, materialise
 
 TINY = SyntheticSpec(num_classes=4, train_per_class=6, val_per_class=3, image_size=32)
 

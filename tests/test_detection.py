@@ -7,7 +7,7 @@ import torch
 
 pytest.importorskip('mmdet', reason='detection needs scripts/install_detection.sh (make test runs it)')
 
-from benchmarks.detection_data import DetectionSpec, materialise_detection  # noqa: E402
+from benchmarks.data.detection import DetectionSpec, materialise_detection  # noqa: E402
 from benchmarks.evals.detection import (DetectionError, backbone_section, build_config,  # noqa: E402
                                         run_detection_subprocess)
 from methods.backbones import build_backbone  # noqa: E402
@@ -128,7 +128,7 @@ def _fake_vocdevkit(root):
     import re
     import shutil
 
-    from benchmarks.detection_data import write_voc
+    from benchmarks.data.detection import write_voc
     spec = DetectionSpec(train_images=6, val_images=3, image_size=128)
     write_voc(spec, root)
     names = dict(zip(spec.class_names, VOC_CLASSES))

@@ -1,4 +1,4 @@
-"""Tests for benchmarks.detection_data: scenes, boxes, VOC / COCO layouts, the cache."""
+"""Tests for benchmarks.data.detection: scenes, boxes, VOC / COCO layouts, the cache."""
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from torchvision.io import ImageReadMode, decode_image
 
-import benchmarks.detection_data as dd
-import benchmarks.synthetic as synthetic
-from benchmarks.detection_data import (DetectionSpec, generate_detection_split, materialise_detection, tight_boxes,
+import benchmarks.data.detection as dd
+import benchmarks.data.synthetic as synthetic
+from benchmarks.data.detection import (DetectionSpec, generate_detection_split, materialise_detection, tight_boxes,
                                        visible_objects, write_coco, write_voc)
 
 SPEC = DetectionSpec(train_images=12, val_images=4, image_size=64, objects=(1, 3))

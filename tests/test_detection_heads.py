@@ -9,7 +9,7 @@ from torch import nn
 
 pytest.importorskip('mmdet', reason='detection needs scripts/install_detection.sh (make test runs it)')
 
-from benchmarks.detection_data import DetectionSpec, materialise_detection  # noqa: E402
+from benchmarks.data.detection import DetectionSpec, materialise_detection  # noqa: E402
 from benchmarks.evals.detection import (REPO_ROOT, SHARED_HEAD, DetectionError, backbone_section,  # noqa: E402
                                         build_config, check_backbone_keys, mobilenet_v2_channels, mobilenet_v2_key,
                                         part_sections, register_student_modules, run_detection_subprocess,

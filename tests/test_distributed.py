@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.data import EpochIndexSampler
-from benchmarks.distributed import first_slurm_host, slurm_to_torchrun_env
+from benchmarks.data.datasets import EpochIndexSampler
+from benchmarks.engine.distributed import first_slurm_host, slurm_to_torchrun_env
 from benchmarks.errors import ConfigError
-from benchmarks.runner import check_budget
+from benchmarks.engine.runner import check_budget
 
 ROOT = Path(__file__).resolve().parent.parent
 

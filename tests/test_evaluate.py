@@ -6,8 +6,8 @@ import pytest
 import torch
 import torchvision
 
-from benchmarks.evaluate import EVALUATIONS, evaluate_features, parse_suites
-from benchmarks.evaluate_cli import main as evaluate_main
+from benchmarks.evals.suite import EVALUATIONS, evaluate_features, parse_suites
+from benchmarks.cli.evaluate import main as evaluate_main
 from methods.backbones import build_backbone
 from tests.test_bench import BASE_OPTS
 

@@ -6,10 +6,10 @@ import torch
 from sklearn.datasets import make_blobs
 from sklearn.linear_model import LogisticRegression
 
-from benchmarks.data import EmbeddedDataset, ViewsPreprocessor
+from benchmarks.data.datasets import EmbeddedDataset, ViewsPreprocessor
 from benchmarks.evals.linear import (PROTOCOLS, FeatureTransform, linear_probe,
                                      linear_probe_augmented, lr_per_epoch, scaled_schedule)
-from benchmarks.synthetic import SyntheticSpec
+from benchmarks.data.synthetic import SyntheticSpec
 from methods.backbones import build_backbone
 
 KEYS = {'linear_top1', 'linear_top5', 'linear_protocol', 'linear_epochs', 'linear_milestones',

@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 
-from benchmarks.runner import build_method
+from benchmarks.engine.runner import build_method
 from methods import METHODS, get_method, list_methods
 from methods.backbones import build_backbone
 from tests.conftest import prepare_context
@@ -98,7 +98,7 @@ def test_student_bank_receives_current_batch(name, tiny_teacher):
 def test_head_feature_needs_a_teacher_with_a_head(name):
     import torch as _torch
 
-    from benchmarks.teachers import Teacher
+    from benchmarks.teachers.teacher import Teacher
     from methods.backbones import build_backbone
     _torch.manual_seed(0)
     headless = Teacher(build_backbone('resnet18', width=0.125), None, name='headless')

@@ -8,7 +8,7 @@ import torch
 from mmengine.optim import OptimWrapper
 
 import methods.losses.moco_v3 as loss_module
-from benchmarks.runner import build_method
+from benchmarks.engine.runner import build_method
 from methods.losses.moco_v3 import contrastive_loss, moco_v3_loss
 from methods.moco_v3 import MoCoV3, cosine_momentum
 

@@ -16,8 +16,8 @@ import pytest
 
 from benchmarks.bench import validate_components
 from benchmarks.config import CONFIG_DIR, REPO_ROOT, resolve
-from benchmarks.evaluate import FEATURE_EVALS, evaluate_features
-from benchmarks.paper_compare import MISSING, PAPER_ONLY, paper_rows, paper_table
+from benchmarks.evals.suite import FEATURE_EVALS, evaluate_features
+from benchmarks.reporting.paper import MISSING, PAPER_ONLY, paper_rows, paper_table
 from methods import get_method, list_methods
 from methods.slimclr import width_label
 

@@ -13,10 +13,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from benchmarks.leaderboard import build_table, markdown_table, write_leaderboard
-from benchmarks.plots import DPI, FIGSIZE, LABEL_PT, accuracy_metric, pareto_front, place_labels, write_plots
-from benchmarks.report import load_runs, main, write_reports
-from benchmarks.report_formats import html_document, latex_table, tex_escape
+from benchmarks.reporting.leaderboard import build_table, markdown_table, write_leaderboard
+from benchmarks.reporting.plots import DPI, FIGSIZE, LABEL_PT, accuracy_metric, pareto_front, place_labels, write_plots
+from benchmarks.reporting.report import load_runs, main, write_reports
+from benchmarks.reporting.formats import html_document, latex_table, tex_escape
 
 CAPTION = '**tiny** suite — kNN top-1 %, linear probe & R@K; τ=0.07, epochs ×1. Budget: 2 epochs, batch_size 8.'
 CURVE = [[10, 8.0], [20, 5.0], [30, 3.0]]

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from benchmarks.bench import main
-from benchmarks.run_state import RunFolder
+from benchmarks.engine.run_folder import RunFolder
 from methods import METHODS
 from methods.compress import CompRess2q
 from tests.test_bench import BASE_OPTS

@@ -1,15 +1,15 @@
-"""Tests for benchmarks.evals.retrieval (Recall@K, class-disjoint split) and benchmarks.retrieval_data."""
+"""Tests for benchmarks.evals.retrieval (Recall@K, class-disjoint split) and benchmarks.data.retrieval."""
 import numpy as np
 import pytest
 import scipy.io as sio
 import torch
 from PIL import Image
 
-import benchmarks.retrieval_data as rd
+import benchmarks.data.retrieval as rd
 from benchmarks.errors import DataError
-from benchmarks.evals.features import extract_features
+from benchmarks.engine.features import extract_features
 from benchmarks.evals.retrieval import class_disjoint_split, recall_at_k
-from benchmarks.retrieval_data import (Cars196Retrieval, CUB200Retrieval, ImageFolderRetrieval,
+from benchmarks.data.retrieval import (Cars196Retrieval, CUB200Retrieval, ImageFolderRetrieval,
                                        build_retrieval_dataset)
 
 KS = (1, 2, 4, 8)

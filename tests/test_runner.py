@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from benchmarks.runner import _from_plain, _param_schedulers, _to_plain
+from benchmarks.engine.runner import _from_plain, _param_schedulers, _to_plain
 
 
 def test_message_hub_state_round_trips_through_weights_only_load():
@@ -37,9 +37,9 @@ def test_schedules():
 
 def test_runner_reports_training_progress_to_the_method(tmp_path, cache_dir):
     """MoCo v3's momentum ramp and SlimCLR's slow start read ``progress``; the runner must set it."""
-    from benchmarks.data import EmbeddedDataset
-    from benchmarks.runner import train_method
-    from benchmarks.synthetic import SyntheticSpec
+    from benchmarks.data.datasets import EmbeddedDataset
+    from benchmarks.engine.runner import train_method
+    from benchmarks.data.synthetic import SyntheticSpec
     spec = SyntheticSpec(num_classes=2, train_per_class=8, val_per_class=1, image_size=32)
     train = EmbeddedDataset('train', spec, ('mocov2', 'mocov2'), 0, tmp_path / 'data')
     budget = dict(epochs=2, batch_size=8, optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
@@ -68,8 +68,8 @@ def test_no_host_device_sync_inside_training_steps(method, cfg, tmp_path, monkey
     """Every ``.item()`` / ``bool()`` / ``float()`` on a tensor is a host-device sync on a GPU. Over 24
     steps with one log interval, the whole training (runner, hooks, method) may read the device only a
     constant number of times: at the log interval and divergence check, never per step."""
-    from benchmarks.data import build_datasets
-    from benchmarks.runner import train_method
+    from benchmarks.data.datasets import build_datasets
+    from benchmarks.engine.runner import train_method
     train, _ = build_datasets(dict(type='embedded', num_classes=4, train_per_class=48, val_per_class=2,
                                    image_size=32, seed=0), ['compress'], 0)
     calls = []

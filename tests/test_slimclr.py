@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
 
 import methods.slimclr  # noqa: F401  (registers 'slimclr')
-from benchmarks.runner import build_method
+from benchmarks.engine.runner import build_method
 from methods.backbones import build_backbone
 from methods.backbones.resnet import ResNetBackbone
 from methods.backbones.slimmable import SlimmableLinear, SlimmableResNet, SwitchableBatchNorm2d, set_width_index

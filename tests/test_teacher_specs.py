@@ -6,9 +6,9 @@ import torchvision
 
 from benchmarks.errors import TeacherError
 from benchmarks.fake_checkpoints import fake_layouts, write_fake_checkpoint
-from benchmarks.teacher_specs import (INPUT_NORMS, TEACHER_SPECS, detect_spec, infer_arch, list_teacher_specs,
+from benchmarks.teachers.specs import (INPUT_NORMS, TEACHER_SPECS, detect_spec, infer_arch, list_teacher_specs,
                                       mobilenet_width)
-from benchmarks.teachers import Renormalise, Teacher, load_teacher, safe_load, save_teacher
+from benchmarks.teachers.teacher import Renormalise, Teacher, load_teacher, safe_load, save_teacher
 from methods.backbones import build_backbone
 
 ARCH = dict(arch='resnet18', width=0.125, small_input=False)
@@ -254,7 +254,7 @@ def test_loaded_heads_round_trip_through_the_project_format(tmp_path, layout):
 
 
 def test_imagenet_constants_match_the_data_pipeline():
-    from benchmarks.data import IMAGENET_MEAN, IMAGENET_STD
+    from benchmarks.data.datasets import IMAGENET_MEAN, IMAGENET_STD
     assert INPUT_NORMS['imagenet'] == (IMAGENET_MEAN, IMAGENET_STD)
 
 

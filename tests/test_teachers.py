@@ -6,7 +6,7 @@ import torch
 import torchvision
 
 from benchmarks.errors import TeacherError
-from benchmarks.teachers import load_teacher, save_teacher
+from benchmarks.teachers.teacher import load_teacher, save_teacher
 from methods.backbones import build_backbone
 from methods.heads import mlp_head
 

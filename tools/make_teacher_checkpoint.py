@@ -34,7 +34,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from benchmarks.teacher_specs import TEACHER_SPECS, describe_teacher_specs
+    from benchmarks.teachers.specs import TEACHER_SPECS, describe_teacher_specs
     if args.list:
         print('layouts (teacher specs, in detection order):')
         print(describe_teacher_specs())

@@ -6,7 +6,7 @@
 #       tools/slurm_bench.sh gpu compress-r18 16 --config paper_compress_resnet18 \
 #       --data-root /datasets/imagenet --teacher moco_v2_800ep_pretrain.pth.tar
 #
-# Each task runs the same command; benchmarks/distributed.py turns Slurm's SLURM_PROCID / SLURM_NTASKS /
+# Each task runs the same command; benchmarks/engine/distributed.py turns Slurm's SLURM_PROCID / SLURM_NTASKS /
 # SLURM_LOCALID / SLURM_JOB_NODELIST into the process group (NCCL on GPUs; master = the first node,
 # port MASTER_PORT, default 29500). budget.batch_size is the global batch, split over the GPUS tasks.
 # Rank 0 evaluates and writes the run folder (use a --work-dir on a shared file system).

@@ -37,7 +37,7 @@ from scipy.optimize import linear_sum_assignment
 
 from methods.kmeans import faiss_kmeans
 
-from .arrays import l2_normalise, to_numpy
+from benchmarks.evals.arrays import l2_normalise, to_numpy
 
 __all__ = ['cluster_alignment', 'align_clusters', 'match_clusters']
 

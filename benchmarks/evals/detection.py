@@ -57,7 +57,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..run_state import write_json
+from benchmarks.engine.run_folder import write_json
 
 METRIC_KEYS = ('det_ap50', 'det_ap', 'det_ap75')
 RESNET_DEPTHS = {'resnet18': 18, 'resnet34': 34, 'resnet50': 50}

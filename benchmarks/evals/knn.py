@@ -17,7 +17,7 @@ from typing import Iterable
 import faiss
 import numpy as np
 
-from .arrays import l2_normalise, to_numpy
+from benchmarks.evals.arrays import l2_normalise, to_numpy
 
 __all__ = ['knn_evaluate']
 

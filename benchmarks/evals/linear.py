@@ -18,7 +18,7 @@ Two ways to feed the head, sharing one training core (`_train_head`, which asks 
 the ``[N, D]`` training features of each epoch):
 
 * `linear_probe` ("cached", the suite's fast path): centre-view features extracted once
-  (`benchmarks.evals.features.extract_features`) and reused every epoch. Deviation from both
+  (`benchmarks.engine.features.extract_features`) and reused every epoch. Deviation from both
   reference codes, which re-augment the training images (RRC + flip) every epoch.
 * `linear_probe_augmented` ("augmented", the official recipe): every epoch the frozen backbone
   embeds a freshly augmented view of every training image, seeded per ``(epoch, index)``.
@@ -40,8 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from ..data import ViewsPreprocessor
-from .features import extract_features
+from benchmarks.data.datasets import ViewsPreprocessor
+from benchmarks.engine.features import extract_features
 
 __all__ = ['PROTOCOLS', 'FeatureTransform', 'scaled_schedule', 'lr_per_epoch', 'linear_probe',
            'linear_probe_augmented']
@@ -231,7 +231,7 @@ def linear_probe(train_f, train_y, val_f, val_y, protocol: str = 'compress',
 
     Args:
         train_f: ``[N, D]`` float features (numpy or torch), e.g. centre-view features from
-            `benchmarks.evals.features.extract_features`.
+            `benchmarks.engine.features.extract_features`.
         train_y: ``[N]`` integer labels in ``[0, num_classes)``.
         val_f: ``[M, D]`` float features; ``val_y``: ``[M]`` labels.
         protocol: a key of `PROTOCOLS` (``'compress'`` or ``'moco'``).
@@ -273,7 +273,7 @@ def _embed_views(backbone, dataset, epoch: int, pre: ViewsPreprocessor, batch_si
                  num_workers: int) -> torch.Tensor:
     """``[N, D]`` embeddings of view 0 of every sample of ``dataset`` at ``epoch``, dataset order.
 
-    Keys ``(epoch, i)`` (as `benchmarks.data.EpochIndexSampler` yields) make the dataset (or its
+    Keys ``(epoch, i)`` (as `benchmarks.data.datasets.EpochIndexSampler` yields) make the dataset (or its
     batched collate) seed each view with ``(dataset.seed, epoch, i, 0)``: new views every epoch,
     the same views on every run.
     """
@@ -302,8 +302,8 @@ def linear_probe_augmented(backbone, train_set, val_set, protocol: str = 'compre
     Args:
         backbone: maps a normalised ``[B, 3, H, W]`` batch to ``[B, D]``; run in eval mode under
             ``torch.inference_mode`` and left as it was (parameters, BN buffers, ``training``).
-        train_set, val_set: `benchmarks.data.ViewDataset` s. Training views use ``recipe``
-            (`benchmarks.augment`; ``'compress'`` = RRC + flip, CompRess/MoCo's linear-eval
+        train_set, val_set: `benchmarks.data.datasets.ViewDataset` s. Training views use ``recipe``
+            (`benchmarks.data.views`; ``'compress'`` = RRC + flip, CompRess/MoCo's linear-eval
             augmentation), seeded by ``train_set.seed`` per ``(epoch, index)``; val uses centre views.
         recipe: the training view recipe.
         batch_size: the head's SGD batch (protocol default 256); ``embed_batch_size`` is the

@@ -12,7 +12,7 @@ whose evaluation the metric-learning repos that report CUB/Cars Recall@K follow)
   K nearest neighbours, K in {1, 2, 4, 8}.
 
 For the frozen self-supervised features of this harness, features are the (centre-view, penultimate)
-features of `benchmarks.evals.features.extract_features`, L2-normalised here, and compared by inner
+features of `benchmarks.engine.features.extract_features`, L2-normalised here, and compared by inner
 product (cosine similarity), which ranks exactly as the Euclidean distance of the reference code
 does on unit vectors. Deviation: nothing is trained on the train part; it is only excluded from the
 test set (whether CompRess fine-tuned on it is unverified, research/methods.md §6.3).
@@ -23,7 +23,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .arrays import l2_normalise, to_numpy
+from benchmarks.evals.arrays import l2_normalise, to_numpy
 
 __all__ = ['recall_at_k', 'class_disjoint_split', 'RECALL_KS']
 

@@ -24,7 +24,7 @@ import os
 import time
 import traceback
 
-from .common import PerfError, PerfSettings, check_device, machine_info
+from benchmarks.perf.common import PerfError, PerfSettings, check_device, machine_info
 
 __all__ = ['MEASUREMENTS', 'PerfError', 'PerfSettings', 'parse_only', 'run_perf']
 
@@ -55,7 +55,7 @@ def run_perf(names: list[str], settings: PerfSettings, log=print, on_progress=No
     """
     import torch
 
-    from .output import build_document
+    from benchmarks.perf.output import build_document
     check_device(settings.device)
     if settings.threads:
         torch.set_num_threads(settings.threads)

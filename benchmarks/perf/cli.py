@@ -7,9 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import MEASUREMENTS, PerfError, PerfSettings, parse_only, run_perf
-from .common import REPO_ROOT
-from .output import fmt, write_outputs
+from benchmarks.perf import MEASUREMENTS, PerfError, PerfSettings, parse_only, run_perf
+from benchmarks.perf.common import REPO_ROOT
+from benchmarks.perf.output import fmt, write_outputs
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,7 +148,7 @@ def build_teacher(arch: dict, seed: int = 0, head_dim: int = 128):
     do not change the cost of a step, only its shapes do."""
     import torch
 
-    from benchmarks.teachers import Teacher
+    from benchmarks.teachers.teacher import Teacher
     from methods.backbones import build_backbone
     from methods.heads import mlp_head
     torch.manual_seed(seed)
@@ -249,7 +249,7 @@ def build_for_bare_loop(name: str, cfg: dict, shapes: dict, teacher, device, pre
     """A method on ``device`` in train mode and its SGD optimiser, built as `train_method` builds them."""
     import torch
 
-    from benchmarks.runner import build_method
+    from benchmarks.engine.runner import build_method
     teacher.to(device)
     torch.manual_seed(seed)
     method = build_method(name, cfg, shapes['student'], teacher, prepared=prepared).to(device)
@@ -258,7 +258,7 @@ def build_for_bare_loop(name: str, cfg: dict, shapes: dict, teacher, device, pre
     if opt_cfg.pop('type', 'SGD') != 'SGD':
         raise PerfError(f'the default budget\'s optimiser is {budget["optimizer"].get("type")}, but the bare loop of '
                         f'benchmarks/perf/common.py builds SGD only; extend build_for_bare_loop to build the same '
-                        f'optimiser as benchmarks.runner, or the harness comparison is not like for like.')
+                        f'optimiser as benchmarks.engine.runner, or the harness comparison is not like for like.')
     return method, torch.optim.SGD(method.trainable_parameters(), **opt_cfg)
 
 

@@ -1,9 +1,9 @@
 """Measurement 2, data pipeline: the share of a training step spent waiting for data.
 
-`compress_2q` trains through `benchmarks.runner.train_method` on (a) the embedded default data
-(`benchmarks.data.EmbeddedDataset`, uint8 images in memory, views made per batch in the collate
+`compress_2q` trains through `benchmarks.engine.runner.train_method` on (a) the embedded default data
+(`benchmarks.data.datasets.EmbeddedDataset`, uint8 images in memory, views made per batch in the collate
 function) and (b) the same images written as JPEG files into an ImageFolder
-(`benchmarks.data.ImageFolderDataset`: decode + per-sample torchvision views), for each loader
+(`benchmarks.data.datasets.ImageFolderDataset`: decode + per-sample torchvision views), for each loader
 ``num_workers`` setting. mmengine's IterTimerHook records per iteration ``train/data_time`` (from the
 end of the previous iteration to the batch being ready) and ``train/time`` (the whole iteration,
 data included) in the message hub; the figure is ``sum(data_time) / sum(time)`` over the epochs after
@@ -23,14 +23,14 @@ import os
 import shutil
 import time
 
-from .common import (PerfSettings, build_teacher, default_budget, figure, measurement, method_cfg, model_shapes,
+from benchmarks.perf.common import (PerfSettings, build_teacher, default_budget, figure, measurement, method_cfg, model_shapes,
                      target)
 
 FRACTION_TARGET = 10.0   # percent of step time waiting for data, embedded default data
 
 
 def _spec(settings: PerfSettings):
-    from benchmarks.synthetic import SyntheticSpec
+    from benchmarks.data.synthetic import SyntheticSpec
     if settings.quick:
         return SyntheticSpec(num_classes=4, train_per_class=16, val_per_class=4, image_size=32)
     return SyntheticSpec()   # the default suite's data: 10 classes x 500, 64 px
@@ -69,7 +69,7 @@ def _loader_pass(dataset, batch_size: int, steps: int, workers: int) -> float:
 def _train_run(dataset, cfg, shapes, teacher, epochs, steps, workers, settings, tag) -> dict:
     from mmengine.logging import MessageHub
 
-    from benchmarks.runner import train_method
+    from benchmarks.engine.runner import train_method
     budget = default_budget(epochs, shapes['batch_size'])
     budget['num_workers'] = workers
     result = train_method('compress_2q', cfg, shapes['student'], teacher, dataset, budget, settings.work_dir / tag,
@@ -87,7 +87,7 @@ def _train_run(dataset, cfg, shapes, teacher, epochs, steps, workers, settings, 
 
 
 def measure(settings: PerfSettings) -> dict:
-    from benchmarks.data import EmbeddedDataset, ImageFolderDataset
+    from benchmarks.data.datasets import EmbeddedDataset, ImageFolderDataset
     load_before = os.getloadavg()
     start = time.perf_counter()
     spec = _spec(settings)

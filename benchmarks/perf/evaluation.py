@@ -1,7 +1,7 @@
 """Measurement 3, evaluation: the seconds of every feature evaluation and two efficiency targets.
 
 * Feature extraction: images/s of a ResNet-18 x0.125 (the default student) through
-  `benchmarks.evals.features.extract_features` over the embedded val set (centre views, batch 256).
+  `benchmarks.engine.features.extract_features` over the embedded val set (centre views, batch 256).
 * On a synthetic, structured feature set (``classes`` Gaussian classes in ``dim`` dimensions: class
   means ``N(0, 0.2² I)``, unit-variance noise, so kNN is neither trivial nor hopeless; 50,000 train x
   512 and 10,000 val on a full run): `knn_evaluate` (1/20-NN majority and 200-NN weighted vote, the
@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from .common import PerfSettings, figure, measurement, model_shapes, sync, target
+from benchmarks.perf.common import PerfSettings, figure, measurement, model_shapes, sync, target
 
 KNN_FRACTION_TARGET = 50.0   # % of the measured float32 matmul throughput
 LINEAR_RATIO_TARGET = 20.0   # augmented / cached probe seconds at equal epochs
@@ -86,13 +86,13 @@ def measure(settings: PerfSettings) -> dict:
     import torch
 
     from benchmarks.config import resolve
-    from benchmarks.data import EmbeddedDataset
+    from benchmarks.data.datasets import EmbeddedDataset
     from benchmarks.evals.ca import cluster_alignment
-    from benchmarks.evals.features import extract_features
+    from benchmarks.engine.features import extract_features
     from benchmarks.evals.knn import knn_evaluate
     from benchmarks.evals.linear import linear_probe, linear_probe_augmented, scaled_schedule
     from benchmarks.evals.retrieval import recall_at_k
-    from benchmarks.synthetic import SyntheticSpec
+    from benchmarks.data.synthetic import SyntheticSpec
     from methods.backbones import build_backbone
 
     load_before = os.getloadavg()

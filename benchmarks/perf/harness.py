@@ -1,7 +1,7 @@
-"""Measurement 1, harness overhead: a training step through `benchmarks.runner.train_method`
+"""Measurement 1, harness overhead: a training step through `benchmarks.engine.runner.train_method`
 (mmengine Runner + our hooks) against a bare PyTorch loop doing the same step on the same batch.
 
-Both sides train the same method (built with `benchmarks.runner.build_method`, the default budget's
+Both sides train the same method (built with `benchmarks.engine.runner.build_method`, the default budget's
 SGD) on one pre-made uint8 batch: the runner gets it from `FixedBatchDataset`, whose collate
 function returns it, so data loading costs (almost) nothing and what differs is the harness: the
 Runner's loop, hooks (timer, logger, progress with its divergence flag, checkpoint every epoch,
@@ -30,7 +30,7 @@ import os
 import statistics
 import time
 
-from .common import (FixedBatchDataset, PerfSettings, bare_steps, build_for_bare_loop, build_teacher, default_budget,
+from benchmarks.perf.common import (FixedBatchDataset, PerfSettings, bare_steps, build_for_bare_loop, build_teacher, default_budget,
                      figure, measurement, method_cfg, model_shapes, premade_batch, prepared_kwargs, sync, target)
 
 METHODS = ('compress_2q', 'seed', 'crd')
@@ -46,7 +46,7 @@ def _runner_run(name, cfg, shapes, teacher, batch, prepared, epochs, steps, sett
     """One train_method run on the pre-made batch -> per-repeat numbers (seconds)."""
     from mmengine.logging import MessageHub
 
-    from benchmarks.runner import train_method
+    from benchmarks.engine.runner import train_method
     bs = shapes['batch_size']
     data = FixedBatchDataset(batch, steps * bs)
     budget = default_budget(epochs, bs)

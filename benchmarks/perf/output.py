@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 
 def build_document(results: dict, settings, machine: dict, names: list, elapsed_s: float,
                    complete: bool = True) -> dict:
-    from benchmarks.provenance import git_commit, versions
+    from benchmarks.engine.provenance import git_commit, versions
     targets = [dict(measurement=m, **t) for m, res in results.items() for t in res.get('targets', [])]
     return dict(schema_version=SCHEMA_VERSION, name=None, created_utc=datetime.now(timezone.utc).isoformat(),
                 command=' '.join(sys.argv), git_commit=git_commit(), versions=versions(), machine=machine,

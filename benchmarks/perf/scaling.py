@@ -26,7 +26,7 @@ import gc
 import os
 import time
 
-from .common import (FixedBatchDataset, PerfSettings, bare_steps, build_for_bare_loop, build_teacher, default_budget,
+from benchmarks.perf.common import (FixedBatchDataset, PerfSettings, bare_steps, build_for_bare_loop, build_teacher, default_budget,
                      figure, measurement, method_cfg, model_shapes, peak_rss_mib, premade_batch, prepared_kwargs,
                      reset_peak_rss, run_worker, sync, worker_main)
 
@@ -41,8 +41,8 @@ def point(spec: dict) -> dict:
     import torch
 
     import benchmarks.config  # noqa: F401  (everything a point uses, imported before the baseline is read)
-    import benchmarks.runner  # noqa: F401
-    import benchmarks.teachers  # noqa: F401
+    import benchmarks.engine.runner  # noqa: F401
+    import benchmarks.teachers.teacher  # noqa: F401
     import methods  # noqa: F401
     if spec.get('threads'):
         torch.set_num_threads(int(spec['threads']))
@@ -87,7 +87,7 @@ def point(spec: dict) -> dict:
 
 
 def _fixed_cost(name, settings, shapes, teacher, batch, tag) -> tuple[float, float]:
-    from benchmarks.runner import train_method
+    from benchmarks.engine.runner import train_method
     cfg = method_cfg(name, settings.device, **({'num_negatives': CRD_NEGATIVES} if name == 'crd' else {}))
     prepared = prepared_kwargs(name, cfg, 1000, teacher, settings.seed)
     data = FixedBatchDataset(batch, 2 * shapes['batch_size'])

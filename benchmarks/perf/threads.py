@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 
-from .common import PerfSettings, figure, measurement, model_shapes, run_worker
+from benchmarks.perf.common import PerfSettings, figure, measurement, model_shapes, run_worker
 
 CONFIGS = {
     'default': ({}, False),

@@ -1,4 +1,4 @@
-# The embedded detection data (benchmarks/detection_data.py, VOC layout) with the short CPU schedule shared by the
+# The embedded detection data (benchmarks/data/detection.py, VOC layout) with the short CPU schedule shared by the
 # embedded FPN and C4 configs: everything but the model. 200 iterations of batch 4 (4 epochs over 200 images),
 # SGD lr 0.02 with gradient clipping at norm 10, warm-up 25 iterations, steps at 150/180; VOC metric over IoU
 # 0.50:0.95 (AP50, AP, AP75). No `model` here: mmengine refuses a key defined in two `_base_` files.

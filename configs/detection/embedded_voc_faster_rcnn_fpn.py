@@ -1,4 +1,4 @@
-# Detection transfer on the embedded detection data (benchmarks/detection_data.py: 1-4 shapes per 128 px image,
+# Detection transfer on the embedded detection data (benchmarks/data/detection.py: 1-4 shapes per 128 px image,
 # 200 train / 50 test images, VOC layout), the short schedule `make bench` runs for every student.
 # A real fine-tune + evaluation sized for 2 CPU cores (about 40 s per student, 2/3 of it training): Faster R-CNN +
 # FPN with the neck and heads slimmed to the students' scale (64-channel FPN, 256-d box head, 150 proposals and

@@ -4,7 +4,7 @@
 # Data: ImageNet-1k at 224 px; teacher: MoCo v2 R-50 800 ep (inferred, unverified); budget: the official
 # train_student.py defaults (130 epochs, batch 256, SGD lr 0.01, steps 90/120 x0.2; §1.5); evaluation: the
 # CompRess linear protocol, 1-NN and CA (§1.7). `paper` holds the published numbers of this block for
-# benchmarks/paper_compare.py. Sized for GPUs (1.28 M images x 130 epochs); on a CPU machine use the
+# benchmarks/reporting/paper.py. Sized for GPUs (1.28 M images x 130 epochs); on a CPU machine use the
 # default suite.
 _base_ = [
     '../_base_/data/imagenet.py',

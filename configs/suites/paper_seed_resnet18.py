@@ -5,7 +5,7 @@
 # Data: ImageNet-1k at 224 px; teacher: MoCo v2 R-50 200 ep; budget: SEED's official code (§2.2, batch
 # 256 because the paper's is unverified); evaluation: the MoCo linear protocol (lr 30, 100 epochs; §6.1),
 # which SEED uses -- not comparable with CompRess-protocol numbers (§1.9 gotcha 12).
-# `paper` holds the published numbers for benchmarks/paper_compare.py.
+# `paper` holds the published numbers for benchmarks/reporting/paper.py.
 _base_ = [
     '../_base_/data/imagenet.py',
     '../_base_/budgets/seed_imagenet.py',

@@ -1,9 +1,9 @@
-# The embedded default: procedurally generated shapes under nuisance variation (benchmarks/synthetic.py).
+# The embedded default: procedurally generated shapes under nuisance variation (benchmarks/data/synthetic.py).
 # Written once into the cache ($SSLCB_CACHE, default ~/.cache/ssl-compress-bench) in a few seconds.
 data = dict(
     type='embedded',          # 'embedded' | 'imagefolder' (then set root, or pass --data-root DIR)
     root=None,
-    # ImageFolder only (benchmarks/imagefolder.py): the check of every image before training --
+    # ImageFolder only (benchmarks/data/imagefolder.py): the check of every image before training --
     # 'header' (first 32 bytes: a known image signature), 'decode' (full decode, slow) or 'none'
     verify_images='header',
     on_corrupt='fail',        # unreadable images: 'fail' (stop, list them) | 'skip' (leave out, skipped_images.txt)

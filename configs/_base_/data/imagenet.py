@@ -2,7 +2,7 @@
 # ImageFolder root with train/ (1,281,167 images, 1000 classes) and val/ (50,000 images in 1000 class
 # folders), views of 224 x 224. root=None on purpose: pass the folder with --data-root DIR.
 # The 'center' evaluation view at 224 is resize-short-side-to-256 + centre crop 224, the papers' val
-# transform (benchmarks/augment.py).
+# transform (benchmarks/data/views.py).
 data = dict(
     type='imagefolder',
     root=None,

@@ -1,4 +1,4 @@
-# Evaluation protocol shared by every row of a leaderboard (benchmarks/evaluate.py; `--suites` overrides
+# Evaluation protocol shared by every row of a leaderboard (benchmarks/evals/suite.py; `--suites` overrides
 # the list). Train/val centre-view features are extracted once per student and shared by knn, linear,
 # retrieval and ca.
 evals = dict(

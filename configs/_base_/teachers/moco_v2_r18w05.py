@@ -13,7 +13,7 @@ teacher = dict(
     checkpoint_arch=dict(arch=None, width=1.0, small_input=False),
     required=False,            # True: a suite that must not train its own stand-in teacher (paper suites)
     description='',            # what the required checkpoint is, for the error message
-    # teacher sharing (benchmarks/teacher_share.py): the teacher's outputs on the training stream are
+    # teacher sharing (benchmarks/teachers/outputs.py): the teacher's outputs on the training stream are
     # computed by the first method and reused by every later method with the same augmentation;
     # outputs are rounded to output_dtype with or without sharing, so results do not depend on it.
     # storage 'memory' (on the training device) or 'disk' (memory-mapped, $SSLCB_CACHE/teacher_outputs)

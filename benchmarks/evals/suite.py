@@ -74,17 +74,17 @@ def evaluate_features(train_f, train_y, val_f, val_y, evals_cfg: dict, suites, d
                       retrieval_features=None, num_classes: int | None = None) -> dict:
     """Every feature-based evaluation in ``suites`` on features extracted once. ``num_classes``: the
     dataset's class count (default: the largest label seen + 1)."""
-    from .evals.retrieval import class_disjoint_split, recall_at_k
+    from benchmarks.evals.retrieval import class_disjoint_split, recall_at_k
     metrics = {}
     num_classes = num_classes or int(max(train_y.max(), val_y.max())) + 1
     if 'knn' in suites:
-        from .evals.knn import knn_evaluate
+        from benchmarks.evals.knn import knn_evaluate
         knn = dict(evals_cfg['knn'])
         metrics.update(knn_evaluate(train_f, train_y, val_f, val_y, majority_ks=tuple(knn['majority_ks']),
                                     weighted_k=knn['weighted_k'], temperature=knn['temperature'],
                                     tie_break=knn.get('tie_break', 'nearest')))
     if 'linear' in suites and evals_cfg['linear'].get('mode', 'cached') == 'cached':
-        from .evals.linear import linear_probe
+        from benchmarks.evals.linear import linear_probe
         lin = evals_cfg['linear']
         metrics.update(linear_probe(train_f, train_y, val_f, val_y, protocol=lin['protocol'],
                                     num_classes=num_classes, epochs_scale=lin.get('epochs_scale', 1.0), seed=seed,
@@ -98,7 +98,7 @@ def evaluate_features(train_f, train_y, val_f, val_y, evals_cfg: dict, suites, d
             feats, labels = retrieval_features
         metrics.update(recall_at_k(feats, labels, ks=tuple(ret.get('ks', [1, 2, 4, 8]))))
     if 'ca' in suites:
-        from .evals.ca import cluster_alignment
+        from benchmarks.evals.ca import cluster_alignment
         ca = evals_cfg.get('ca', {})
         metrics.update(cluster_alignment(train_f, train_y, val_f, val_y, num_clusters=ca.get('num_clusters'),
                                          niter=ca.get('niter', 20), seed=seed, num_classes=num_classes,
@@ -113,7 +113,7 @@ def evaluate_backbone(backbone, train_set, val_set, evals_cfg: dict, image_size:
     ``retrieval_set``: an external class-disjoint test set (CUB, Cars, ImageFolder) already restricted
     to its test classes; None = the suite's val split.
     """
-    from .evals.features import extract_features  # torch: imported only when evaluating
+    from benchmarks.engine.features import extract_features  # torch: imported only when evaluating
     suites = parse_suites(evals_cfg.get('suites', ['knn', 'flops']))
     bs = evals_cfg.get('batch_size', 256)
     if backbone is not None:
@@ -129,7 +129,7 @@ def evaluate_backbone(backbone, train_set, val_set, evals_cfg: dict, image_size:
         metrics.update(evaluate_features(train_f, train_y, val_f, val_y, evals_cfg, suites, device, seed,
                                          retrieval_features, num_classes=len(train_set.classes)))
     if 'linear' in suites and evals_cfg['linear'].get('mode', 'cached') == 'augmented':
-        from .evals.linear import linear_probe_augmented
+        from benchmarks.evals.linear import linear_probe_augmented
         lin = evals_cfg['linear']
         if backbone is None:  # raw pixels through the augmented path: identity "backbone"
             metrics['linear_mode'] = 'augmented (skipped for raw pixels)'
@@ -139,13 +139,13 @@ def evaluate_backbone(backbone, train_set, val_set, evals_cfg: dict, image_size:
                                                   epochs_scale=lin.get('epochs_scale', 1.0),
                                                   recipe=lin.get('recipe', 'compress'), device=device, seed=seed))
     if backbone is not None and 'flops' in suites:
-        from .evals.flops import complexity
+        from benchmarks.evals.flops import complexity
         c = complexity(backbone, image_size)
         metrics.update(params_m=c['params_m'], gmacs=c['gmacs'])
         for size in evals_cfg.get('flops', {}).get('sizes', [224]):
             metrics[f'gmacs_{size}'] = complexity(backbone, size)['gmacs']
     if backbone is not None and 'latency' in suites:
-        from .evals.latency import measure_latency
+        from benchmarks.evals.latency import measure_latency
         lat = dict(evals_cfg.get('latency', {}))
         metrics.update(measure_latency(backbone, image_size, device, batch_sizes=tuple(lat.get('batch_sizes', (1, 64))),
                                        max_time_s=lat.get('max_time_s', 2.0)))
@@ -157,7 +157,7 @@ def detection_data_root(det_cfg: dict, cache_dir=None) -> str:
     (generated once, in the layout ``format`` names: 'voc' or 'coco')."""
     if det_cfg.get('data_root'):
         return str(det_cfg['data_root'])
-    from .detection_data import DetectionSpec, materialise_detection
+    from benchmarks.data.detection import DetectionSpec, materialise_detection
     spec = DetectionSpec(**dict(det_cfg.get('embedded', {})))
     return str(materialise_detection(spec, cache_dir) / det_cfg.get('format', 'voc'))
 
@@ -168,7 +168,7 @@ def detection_metrics(backbone_path, evals_cfg: dict, work_dir, seed: int = 0, d
     Returns ``det_ap50/det_ap/det_ap75`` (+ ``_std`` over trials, ``det_seconds``) and ``det_status``
     'ok', or ``det_status='failed'`` with ``det_error``: a failed run never loses the other results.
     """
-    from .evals.detection import METRIC_KEYS, run_detection_subprocess
+    from benchmarks.evals.detection import METRIC_KEYS, run_detection_subprocess
     det = dict(evals_cfg['detection'])
     try:
         root = data_root or detection_data_root(det)

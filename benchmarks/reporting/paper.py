@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 from tabulate import tabulate
 
-from .leaderboard import metric_columns
+from benchmarks.reporting.leaderboard import metric_columns
 
 __all__ = ['PAPER_ONLY', 'MISSING', 'paper_rows', 'paper_table', 'paper_caption']
 

@@ -3,19 +3,19 @@
 * ``index``: the sample's position in its split (stable: used for per-sample seeding and, later, for
   caches keyed by sample);
 * ``views``: a list of uint8 ``[3, H, W]`` tensors, one per recipe in ``recipes`` (see
-  `benchmarks.augment`), normalised later on the device by `ViewsPreprocessor`;
+  `benchmarks.data.views`), normalised later on the device by `ViewsPreprocessor`;
 * ``label``: the class id (used only by evaluations, never by the self-supervised methods).
 
 Training loaders use `EpochIndexSampler`, which yields ``(epoch, index)`` so each worker knows the
 epoch without shared state; view ``v`` of sample ``i`` is seeded with ``(seed, epoch, i, v)``.
 Datasets of fixed-size in-memory images (the embedded default) make their views per batch in the
-collate function (`benchmarks.batch_augment`, several times faster on CPU); others per sample with
+collate function (`benchmarks.data.batch_views`, several times faster on CPU); others per sample with
 torchvision transforms. Always build loaders with ``collate_fn=dataset.collate_fn()``.
 
 ImageFolder data is checked for corrupt or unreadable images before training (``data.verify_images``,
 ``data.on_corrupt``): 'fail' stops with the list of bad files, 'skip' leaves them out and substitutes a
 same-class image for any file that still fails to decode during training. The policy is documented in
-`benchmarks.imagefolder`; the training-time part in `ImageFolderDataset`.
+`benchmarks.data.imagefolder`; the training-time part in `ImageFolderDataset`.
 """
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Dataset, default_collate
 
-from .augment import build_view_transform, seeded_views
-from .batch_augment import BatchViewCollate
-from .errors import DataError
-from .imagefolder import (CorruptImageWarning, apply_corrupt_policy, check_images, check_options, decode_rgb,
+from benchmarks.data.views import build_view_transform, seeded_views
+from benchmarks.data.batch_views import BatchViewCollate
+from benchmarks.errors import DataError
+from benchmarks.data.imagefolder import (CorruptImageWarning, apply_corrupt_policy, check_images, check_options, decode_rgb,
                           scan_imagefolder, short_reason)
-from .synthetic import SyntheticSpec, materialise
+from benchmarks.data.synthetic import SyntheticSpec, materialise
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -81,7 +81,7 @@ class ViewDataset(Dataset):
 
 
 class EmbeddedDataset(ViewDataset):
-    """The procedurally generated default (`benchmarks.synthetic`), held in memory as uint8."""
+    """The procedurally generated default (`benchmarks.data.synthetic`), held in memory as uint8."""
 
     batched_views = True
 
@@ -100,12 +100,12 @@ class EmbeddedDataset(ViewDataset):
 class ImageFolderDataset(ViewDataset):
     """Any torchvision-ImageFolder layout: ``root/{train,val}/<class>/<image>``.
 
-    Images are decoded as RGB uint8 ``[3, H, W]`` with `benchmarks.imagefolder.decode_rgb`
+    Images are decoded as RGB uint8 ``[3, H, W]`` with `benchmarks.data.imagefolder.decode_rgb`
     (torchvision.io; Pillow for BMP/TIFF/Netpbm, which torchvision.io cannot decode) and
     resized/cropped by the view recipes. ``labels`` int64 ``[N]`` are positions in ``classes`` (the
     sorted class folders).
 
-    Unreadable images (policy in `benchmarks.imagefolder`'s docstring):
+    Unreadable images (policy in `benchmarks.data.imagefolder`'s docstring):
 
     * ``verify`` ('header' | 'decode' | 'none', ``data.verify_images``) checks every image here, before
       training; ``on_corrupt`` ('fail' | 'skip', ``data.on_corrupt``) then raises `DataError` or leaves
@@ -203,7 +203,7 @@ def build_datasets(data_cfg: dict, recipes, seed: int, cache_dir=None):
     """(train, val) datasets from the ``data`` section of a suite config.
 
     For ``type='imagefolder'``: ``verify_images`` (default 'header') and ``on_corrupt`` (default
-    'fail') apply to both splits; see `ImageFolderDataset` and `benchmarks.imagefolder`.
+    'fail') apply to both splits; see `ImageFolderDataset` and `benchmarks.data.imagefolder`.
     """
     kind = data_cfg.get('type', 'embedded')
     if kind == 'embedded':
@@ -240,7 +240,7 @@ class EpochIndexSampler(DefaultSampler):
         super().__init__(dataset, shuffle=shuffle, seed=seed, round_up=round_up)
         self.batch_size = batch_size
         # the epoch given to the view seeds cycles over K values: each image has K distinct views in
-        # the whole training (bounded teacher-output storage, benchmarks/teacher_share.py); the
+        # the whole training (bounded teacher-output storage, benchmarks/teachers/outputs.py); the
         # order of samples still changes every epoch
         self.views_per_image = views_per_image
         if batch_size is not None:

@@ -10,7 +10,7 @@ running the same command again must continue, never redo finished work and never
   evaluation, so methods can be added to a run and evaluations re-run). A different identity in an
   existing folder is refused with the differing keys.
 * **per-method state** in ``<run>/<method>/``: mmengine epoch checkpoints (training resumes from the
-  last one, RNG state included, see `benchmarks.runner`), ``train.json`` (training finished: its cost
+  last one, RNG state included, see `benchmarks.engine.runner`), ``train.json`` (training finished: its cost
   and the exported students), ``metrics[_label].json`` (the evaluations of one student, keyed by the
   evaluation settings) and the detection run's own ``detection.json``.
 * **rows** — ``rows.json`` holds finished rows; a method whose row is there with the same method
@@ -26,7 +26,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import ConfigError
+from benchmarks.errors import ConfigError
 
 # config sections that may differ between invocations on the same run folder (checked finer-grained)
 PER_METHOD_KEYS = ('methods', 'method_cfgs', 'evals')

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from .config import REPO_ROOT, resolve
-from .errors import CheckpointError, ConfigError, DataError, TeacherError
+from benchmarks.config import REPO_ROOT, resolve
+from benchmarks.errors import CheckpointError, ConfigError, DataError, TeacherError
 
 EXIT_BAD_INPUT = 2
 
@@ -79,7 +79,7 @@ def backbone_spec(args) -> dict:
 def load_backbone(path, spec: dict):
     from methods.backbones import list_backbones
 
-    from .teachers import TEACHER_FORMAT, backbone_from_state, safe_load
+    from benchmarks.teachers.teacher import TEACHER_FORMAT, backbone_from_state, safe_load
     if spec['arch'] not in list_backbones():
         raise CheckpointError(f"architecture {spec['arch']!r} is not known; valid: {', '.join(list_backbones())}.")
     obj = safe_load(path)
@@ -91,7 +91,7 @@ def load_backbone(path, spec: dict):
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        from .bench import validate_inputs
+        from benchmarks.bench import validate_inputs
         spec = backbone_spec(args)
         cfg = resolve(args.config, options=args.cfg_options, seed=args.seed, data_root=args.data_root)
         cfg.methods, cfg.method_cfgs = [], {}  # nothing is trained here
@@ -123,13 +123,13 @@ def main(argv=None) -> int:
 def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
     import torch
 
-    from .bench import _student_name, build_retrieval_set
-    from .run_state import write_json
-    from .data import build_datasets
-    from .evaluate import detection_metrics, evaluate_backbone, protocol_caption
-    from .leaderboard import write_leaderboard
-    from .provenance import device_name, git_commit, versions
-    from .runner import resolve_device
+    from benchmarks.bench import _student_name, build_retrieval_set
+    from benchmarks.engine.run_folder import write_json
+    from benchmarks.data.datasets import build_datasets
+    from benchmarks.evals.suite import detection_metrics, evaluate_backbone, protocol_caption
+    from benchmarks.reporting.leaderboard import write_leaderboard
+    from benchmarks.engine.provenance import device_name, git_commit, versions
+    from benchmarks.engine.runner import resolve_device
 
     out.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(out / 'config.py'))

@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data import ViewsPreprocessor
+from benchmarks.data.datasets import ViewsPreprocessor
 
 
 @torch.inference_mode()

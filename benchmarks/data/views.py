@@ -23,7 +23,7 @@ from torchvision.transforms import v2
 
 RECIPES = ('compress', 'mocov2', 'center')
 # The numbers of each recipe, shared by the per-sample path (below) and the batched one
-# (`benchmarks.batch_augment`), so the two cannot drift apart.
+# (`benchmarks.data.batch_views`), so the two cannot drift apart.
 CROP_SCALE = {'compress': (0.08, 1.0), 'mocov2': (0.2, 1.0)}
 JITTER = (0.4, 0.4, 0.4, 0.1)       # brightness, contrast, saturation, hue
 P_JITTER, P_GRAY, P_BLUR, P_FLIP = 0.8, 0.2, 0.5, 0.5

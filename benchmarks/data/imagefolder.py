@@ -30,7 +30,7 @@ An unreadable file used to surface mid-training, when the loader first decoded i
     and the caller writes the full list to ``<run folder>/skipped_images.txt`` (`write_skipped_images`).
 
 * A file that passes the check but still fails to decode at training time (a truncated JPEG behind a
-  valid header, under ``'header'``) is handled by the dataset (`benchmarks.data.ImageFolderDataset`):
+  valid header, under ``'header'``) is handled by the dataset (`benchmarks.data.datasets.ImageFolderDataset`):
   ``'fail'`` raises `DataError` naming the file; ``'skip'`` substitutes a deterministic other sample
   and records the file once, so a run never dies on one bad image.
 
@@ -49,7 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, DataError
+from benchmarks.errors import ConfigError, DataError
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 

@@ -1,7 +1,7 @@
 """`tools/report.py`: every leaderboard table and plot of one run, or of several runs merged.
 
-``write_reports`` is what a finished run calls: `benchmarks.leaderboard.write_leaderboard` (markdown,
-CSV, JSON, LaTeX, HTML) plus `benchmarks.plots.write_plots` into ``<out>/plots/``. ``load_runs`` reads run
+``write_reports`` is what a finished run calls: `benchmarks.reporting.leaderboard.write_leaderboard` (markdown,
+CSV, JSON, LaTeX, HTML) plus `benchmarks.reporting.plots.write_plots` into ``<out>/plots/``. ``load_runs`` reads run
 folders back (``rows.json``, and the caption `write_leaderboard` stored in ``leaderboard.json``); with
 several folders every row is labelled with its run, so the same methods under, say, two budgets sit side
 by side in one comparison:
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ConfigError
+from benchmarks.errors import ConfigError
 
 EXIT_BAD_INPUT = 2
 
@@ -31,8 +31,8 @@ def write_reports(rows, out_dir, caption: str = '') -> dict:
     Returns ``{name: Path}`` with names relative to ``out_dir`` (``'leaderboard.md'``, …,
     ``'plots/accuracy_vs_gmacs.png'``); a plot without data is not written and not listed.
     """
-    from .leaderboard import write_leaderboard
-    from .plots import write_plots
+    from benchmarks.reporting.leaderboard import write_leaderboard
+    from benchmarks.reporting.plots import write_plots
 
     out_dir = Path(out_dir)
     write_leaderboard(rows, out_dir, caption)

@@ -12,7 +12,7 @@ PACKAGES = ('torch', 'torchvision', 'mmengine', 'faiss-cpu', 'numpy', 'fvcore')
 
 @lru_cache(maxsize=1)
 def git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=5)
         dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root,

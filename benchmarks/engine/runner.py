@@ -10,7 +10,7 @@ hyperparameters, so every method of a suite is trained under exactly the same bu
                   amp=None | 'bf16' | 'fp16', channels_last=False, sync_bn=False,
                   views_per_image=None | K)   # K: view seeds cycle over K epochs (see EpochIndexSampler)
 
-Distributed (``torchrun``/Slurm, see `benchmarks.distributed`): ``batch_size`` is the *global* batch;
+Distributed (``torchrun``/Slurm, see `benchmarks.engine.distributed`): ``batch_size`` is the *global* batch;
 each of the W processes gets ``batch_size / W`` images, taken as its contiguous block of the
 single-process global batch (`EpochIndexSampler`), and the methods all-gather keys before enqueueing,
 so queues and the summed gradient are those of a single-process run with the same global batch. The
@@ -53,9 +53,9 @@ from tqdm import tqdm
 
 from methods import get_method
 
-from .data import ViewsPreprocessor
-from .distributed import all_reduce_mean, dist_info
-from .errors import ConfigError, DivergenceError
+from benchmarks.data.datasets import ViewsPreprocessor
+from benchmarks.engine.distributed import all_reduce_mean, dist_info
+from benchmarks.errors import ConfigError, DivergenceError
 
 _HISTORY = '__history_buffer__'
 
@@ -233,7 +233,7 @@ class TrainingProgressHook(Hook):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         model.set_progress(runner.iter, runner.max_iters)
 
-    # the teacher's shared-output cache is organised by epoch (benchmarks/teacher_share.py)
+    # the teacher's shared-output cache is organised by epoch (benchmarks/teachers/outputs.py)
     def before_train_epoch(self, runner):
         teacher = self._teacher(runner)
         if hasattr(teacher, 'set_epoch'):
@@ -365,7 +365,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
     else:
         optim_wrapper = OptimWrapper(optimizer)
     dist_kwargs = dict(launcher='none')
-    if info.distributed:  # the process group exists already (benchmarks.distributed.init_distributed)
+    if info.distributed:  # the process group exists already (benchmarks.engine.distributed.init_distributed)
         # (mmengine reads the wrapper from the runner's cfg, not from a constructor argument)
         dist_kwargs = dict(launcher='pytorch', cfg=dict(model_wrapper_cfg=dict(
             type='MMDistributedDataParallel', broadcast_buffers=False,

@@ -8,7 +8,7 @@ SEED: projection head; research/methods.md §1.3, §2.1).
 Checkpoints:
 * this project's format (`save_teacher`), loaded as written;
 * any public SSL checkpoint layout of research/methods.md §8, described as data in
-  `benchmarks.teacher_specs` (MoCo v1/v2/v3, SwAV, converted SimCLR/BYOL, CompRess/SEED students,
+  `benchmarks.teachers.specs` (MoCo v1/v2/v3, SwAV, converted SimCLR/BYOL, CompRess/SEED students,
   plain torchvision state dicts), detected from the file or forced by name. The architecture is read
   from the weights unless given.
 
@@ -34,8 +34,8 @@ from methods.backbones import build_backbone, list_backbones
 from methods.heads import mlp_head
 from methods.moco_v3 import mocov3_projector
 
-from .errors import TeacherError
-from .teacher_specs import (HEAD_LAYOUTS, INPUT_NORMS, TEACHER_SPECS, LayoutMismatch, TeacherSpec, detect_spec,
+from benchmarks.errors import TeacherError
+from benchmarks.teachers.specs import (HEAD_LAYOUTS, INPUT_NORMS, TEACHER_SPECS, LayoutMismatch, TeacherSpec, detect_spec,
                             get_spec, guess_backbone_prefix, head_dims, head_kind_of, head_structure_problem,
                             infer_arch, list_teacher_specs, split_state)
 
@@ -134,7 +134,7 @@ class Teacher(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         super().train(False)
-        # sharing (benchmarks/teacher_share.py): outputs rounded to output_dtype, looked up in the cache
+        # sharing (benchmarks/teachers/outputs.py): outputs rounded to output_dtype, looked up in the cache
         # when the input is a view of the batch bound by the method
         self.output_dtype = None
         self.cache = None

@@ -3,7 +3,7 @@
 A row is a flat dict with a fixed schema (`ROW_FIELDS` plus the metric keys of the suite's
 evaluations, e.g. ``knn20_top1``); nested settings (``hparams``, ``budget``)
 stay dicts in JSON and are JSON-encoded in CSV cells. The CSV/JSON keep everything; the tables people
-read (markdown here, LaTeX and HTML in `benchmarks.report_formats`) show the columns a reader compares,
+read (markdown here, LaTeX and HTML in `benchmarks.reporting.formats`) show the columns a reader compares,
 grouped as accuracy / retrieval / detection / cost, with the best *method* value of each column in bold.
 
 All three read tables are rendered from one `Table` built by `build_table`, so they agree on columns,
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .run_state import write_text
+from benchmarks.engine.run_folder import write_text
 
 ROW_FIELDS = [
     'kind', 'method', 'student', 'teacher', 'status', 'error',
@@ -345,9 +345,9 @@ def write_leaderboard(rows, out_dir, caption: str = '') -> str:
     """Write leaderboard.{md,csv,json,tex,html} into ``out_dir``; returns the markdown.
 
     Cheap (no plotting), so `benchmarks.bench` can call it after every row; the plots come from
-    `benchmarks.report.write_reports`.
+    `benchmarks.reporting.report.write_reports`.
     """
-    from .report_formats import html_document, latex_table
+    from benchmarks.reporting.formats import html_document, latex_table
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

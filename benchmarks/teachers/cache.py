@@ -11,11 +11,11 @@ import json
 import time
 from pathlib import Path
 
-from .data import data_identity
-from .distributed import barrier, dist_info
-from .runner import train_method
-from .synthetic import default_cache_dir
-from .teachers import Teacher, load_teacher, save_teacher
+from benchmarks.data.datasets import data_identity
+from benchmarks.engine.distributed import barrier, dist_info
+from benchmarks.engine.runner import train_method
+from benchmarks.data.synthetic import default_cache_dir
+from benchmarks.teachers.teacher import Teacher, load_teacher, save_teacher
 
 
 def teacher_key(cfg) -> str:

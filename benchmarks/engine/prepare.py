@@ -18,10 +18,10 @@ import torch
 
 from methods.base import PrepareContext
 
-from .data import data_identity
-from .distributed import broadcast_object, dist_info
-from .evals.features import extract_features
-from .synthetic import default_cache_dir
+from benchmarks.data.datasets import data_identity
+from benchmarks.engine.distributed import broadcast_object, dist_info
+from benchmarks.engine.features import extract_features
+from benchmarks.data.synthetic import default_cache_dir
 
 
 def teacher_fingerprint(teacher) -> str:

@@ -1,4 +1,4 @@
-"""The view recipes of `benchmarks.augment`, applied to a whole batch at once.
+"""The view recipes of `benchmarks.data.views`, applied to a whole batch at once.
 
 Per-sample torchvision transforms cost ~0.2 ms (``compress``) to ~0.8 ms (``mocov2``) per view on
 one core, which on the 2-core machine is as much as the training step itself. When every image of a
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import CROP_SCALE, JITTER, P_BLUR, P_FLIP, P_GRAY, P_JITTER, RECIPES, blur_params, view_seed
+from benchmarks.data.views import CROP_SCALE, JITTER, P_BLUR, P_FLIP, P_GRAY, P_JITTER, RECIPES, blur_params, view_seed
 
 _GRAY = (0.2989, 0.587, 0.114)
 

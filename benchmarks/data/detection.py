@@ -2,7 +2,7 @@
 
 The detection-transfer evaluation (Faster R-CNN through mmdet, run in a subprocess) needs a dataset
 on disk that nothing has to download. This module draws one with the painter of the embedded
-classification data (`benchmarks.synthetic.paint_objects`, same shapes, textures, class colour and
+classification data (`benchmarks.data.synthetic.paint_objects`, same shapes, textures, class colour and
 texture tendencies, backgrounds, clutter and noise) and writes it in the two layouts mmdet 3.3 reads
 unchanged, so the same images can be evaluated with the VOC protocol (``VOCDataset`` +
 ``VOCMetric``, mAP@0.5) or the COCO protocol (``CocoDataset`` + ``CocoMetric``, AP@[.5:.95]).
@@ -67,7 +67,7 @@ import numpy as np
 import torch
 from torchvision.io import encode_jpeg
 
-from .synthetic import (GENERATOR_VERSION, SHAPE_NAMES, SHAPES, _background, _clutter, _grid, default_cache_dir,
+from benchmarks.data.synthetic import (GENERATOR_VERSION, SHAPE_NAMES, SHAPES, _background, _clutter, _grid, default_cache_dir,
                         paint_objects)
 
 __all__ = ['DetectionSpec', 'DETECTION_GENERATOR_VERSION', 'generate_detection_split', 'write_voc', 'write_coco',
@@ -88,7 +88,7 @@ class DetectionSpec:
     objects: (min, max) annotated objects per image; scale: object radius as a fraction of the
     image side; max_overlap: IoU limit between the bounding squares of two objects of one image;
     min_visible: objects whose visible area is below this fraction of their full area are dropped.
-    The other fields mean what they mean in `benchmarks.synthetic.SyntheticSpec`.
+    The other fields mean what they mean in `benchmarks.data.synthetic.SyntheticSpec`.
     """
     num_classes: int = 10
     train_images: int = 200

@@ -12,7 +12,7 @@ CUB-200-2011 (11,788)     1-100: 5,864     101-200: 5,924
 Cars-196 (16,185)         1-98: 8,054      99-196: 8,131
 ========================  ===============  ================
 
-Every loader is a `benchmarks.data.ViewDataset` of one part (``part='test'`` by default, the one
+Every loader is a `benchmarks.data.datasets.ViewDataset` of one part (``part='test'`` by default, the one
 Recall@K is measured on): ``labels`` int64 ``[N]`` are positions in ``classes`` (the part's class
 names, in class-id order, so the test part of CUB has labels 0-99 for classes 101-200),
 ``load(i)`` decodes the image as RGB uint8 ``[3, H, W]`` with torchvision.io, and the view recipes
@@ -20,7 +20,7 @@ names, in class-id order, so the test part of CUB has labels 0-99 for classes 10
 Metadata is scanned, and every listed image file checked to exist, before any image is decoded;
 problems raise `DataError` saying what is wrong and how to fix it.
 
-The embedded default (and any suite's own val split) needs no loader: benchmarks/evaluate.py takes
+The embedded default (and any suite's own val split) needs no loader: benchmarks/evals/suite.py takes
 the second half of its classes from the features it already extracted.
 """
 from __future__ import annotations
@@ -28,11 +28,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from .data import ViewDataset
-from .errors import DataError
-from .imagefolder import decode_rgb
-from .evals.retrieval import class_disjoint_split
-from .imagefolder import scan_imagefolder
+from benchmarks.data.datasets import ViewDataset
+from benchmarks.errors import DataError
+from benchmarks.data.imagefolder import decode_rgb
+from benchmarks.evals.retrieval import class_disjoint_split
+from benchmarks.data.imagefolder import scan_imagefolder
 
 __all__ = ['RetrievalImages', 'CUB200Retrieval', 'Cars196Retrieval', 'ImageFolderRetrieval', 'build_retrieval_dataset',
            'RETRIEVAL_KINDS']

@@ -14,16 +14,16 @@ CompRess loaders, research/methods.md §1.9 item 3).
 
 This module holds no torch import at module level, so command-line help and config validation can
 list the specs (`list_teacher_specs`) without loading torch. Loading itself lives in
-`benchmarks.teachers.load_teacher`.
+`benchmarks.teachers.teacher.load_teacher`.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from .errors import TeacherError
+from benchmarks.errors import TeacherError
 
-# Same values as benchmarks.data.IMAGENET_MEAN / IMAGENET_STD (duplicated so this module imports
+# Same values as benchmarks.data.datasets.IMAGENET_MEAN / IMAGENET_STD (duplicated so this module imports
 # without torch; tests/test_teacher_specs.py asserts they agree).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
