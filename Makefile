@@ -1,5 +1,6 @@
 # The two commands of the README. Each sets up .venv on first use (pinned requirements), then runs.
-# Re-running is fast: the install step is redone only when a requirements file or setup.py changes.
+# Re-running is fast: the install step is redone only when a requirements file, pyproject.toml or setup.py
+# changes. The checkout is installed editable (console scripts sslcb-bench/-evaluate/-report in .venv/bin).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -25,7 +26,7 @@ $(DET_STAMP): $(STAMP) scripts/install_detection.sh requirements-detection.txt
 	scripts/install_detection.sh $(PY)
 	touch $(DET_STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt setup.py
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet 'setuptools>=77.0.3,<82' wheel
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt

@@ -1,29 +1,21 @@
-"""ssl-compress-bench: one registry, one runner, one evaluation suite for SSL model compression."""
-from pathlib import Path
+"""ssl-compress-bench: one registry, one runner, one evaluation suite for SSL model compression.
 
-from setuptools import setup
+Metadata, dependencies and the console scripts are in pyproject.toml; this shim says what goes into
+the wheel: the `methods` and `benchmarks` packages with all their subpackages (tests/ and tools/ stay
+out), and configs/. configs/ stays at the top of the checkout (the suites name it there); in the wheel
+it is the package `benchmarks._configs` (package_dir maps it onto configs/; its folders are listed as
+namespace packages, so every config file goes in as a module file and setuptools warns about none),
+which benchmarks/config.py reads when it is not running from a checkout. The folder layout is kept, so
+the suites' relative ``_base_`` references (``../_base_/...``) resolve inside the installed copy.
+Config files other than .py would need a ``package_data`` entry.
+"""
+from setuptools import find_namespace_packages, find_packages, setup
 
-HERE = Path(__file__).parent
-
-
-def _requirements(name):
-    lines = (HERE / name).read_text().splitlines()
-    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')]
-
+CONFIG_PACKAGES = ['benchmarks._configs'] + [
+    f'benchmarks._configs.{name}'
+    for name in find_namespace_packages(where='configs', exclude=['__pycache__', '*.__pycache__'])]
 
 setup(
-    name='ssl-compress-bench',
-    version='0.1.0',
-    description='Benchmarking harness for self-supervised model compression (CompRess, SEED, CRD, ...)',
-    long_description=(HERE / 'README.md').read_text() if (HERE / 'README.md').exists() else '',
-    long_description_content_type='text/markdown',
-    python_requires='>=3.10',
-    packages=['methods', 'methods.backbones', 'methods.losses', 'benchmarks', 'benchmarks.evals'],
-    install_requires=_requirements('requirements.txt'),
-    extras_require={
-        # Detection transfer (mmcv 2.1.0 built from source with C++20, mmdet 3.3.0): added by the
-        # detection-transfer work; kept as a named extra so `pip install .[detection]` is stable.
-        'detection': ['pycocotools'],
-        'dev': _requirements('requirements-dev.txt'),
-    },
+    packages=find_packages(include=['methods', 'methods.*', 'benchmarks', 'benchmarks.*']) + CONFIG_PACKAGES,
+    package_dir={'benchmarks._configs': 'configs'},
 )

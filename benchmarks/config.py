@@ -1,6 +1,6 @@
 """Resolve a suite config: suite file + per-method configs + command-line overrides, validated.
 
-Resolution order (later wins): ``configs/methods/<type>.py`` → the suite's ``method_cfgs.<name>`` →
+Resolution order (later wins): the method's ``__init__`` defaults → the suite's ``method_cfgs.<name>`` →
 ``--cfg-options`` (mmengine ``key.sub=value`` convention). ``<name>`` is the row label; ``type``
 (default: the name itself) is the registered method, so one class can run under several labels. An override must name a key that exists in
 the resolved config: a typo is an error listing the closest valid keys, never a silently ignored
@@ -9,14 +9,28 @@ setting.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 
 from mmengine.config import Config
 
 from benchmarks.errors import ConfigError
 
+# A checkout (editable install, tools/*.py) has configs/ and results/ next to the packages. An installed
+# wheel ships configs/ as package data at benchmarks/_configs (setup.py maps that package onto configs/),
+# and REPO_ROOT is then site-packages: never write there.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / 'configs'
+FROM_CHECKOUT = (REPO_ROOT / 'pyproject.toml').is_file() and (REPO_ROOT / 'configs' / 'suites').is_dir()
+CONFIG_DIR = REPO_ROOT / 'configs' if FROM_CHECKOUT else Path(__file__).resolve().parent / '_configs'
+
+
+def results_dir() -> Path:
+    """Where runs go by default: ``$SSLCB_RESULTS`` if set, else ``<checkout>/results`` when running from
+    a checkout, else ``./results`` under the working directory (an installed package)."""
+    env = os.environ.get('SSLCB_RESULTS')
+    if env:
+        return Path(env).expanduser()
+    return REPO_ROOT / 'results' if FROM_CHECKOUT else Path.cwd() / 'results'
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -33,12 +47,24 @@ def suite_path(name_or_path: str) -> Path:
     return candidate
 
 
+def find_config(path) -> Path | None:
+    """A config file named absolute, relative to the working directory, or relative to the project
+    (``configs/detection/x.py``, as the suites write it); None when it is nowhere."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    parts = p.parts[1:] if p.parts and p.parts[0] == 'configs' else p.parts
+    candidate = CONFIG_DIR.joinpath(*parts) if parts else None
+    return candidate if candidate is not None and candidate.is_file() else None
+
+
 def method_defaults(name: str) -> dict:
-    """``configs/methods/<name>.py``'s ``method`` dict, or ``{}`` if the method has no config file."""
-    path = CONFIG_DIR / 'methods' / f'{name}.py'
-    if not path.is_file():
-        return {}
-    return dict(Config.fromfile(str(path)).method.to_dict())
+    """The hyperparameters of the registered method ``name`` with their defaults (its ``__init__``
+    signature, `methods.Method.hyperparameters`); a name that is not registered gives ``{}`` (reported
+    by the plan stage with the list of valid names)."""
+    from methods import METHODS
+    cls = METHODS.get(name)
+    return cls.hyperparameters() if cls is not None else {}
 
 
 def flatten_keys(d, prefix='') -> list[str]:
@@ -72,7 +98,7 @@ def resolve(suite: str, methods: list[str] | None = None, options: dict | None =
     merged = {}
     for name in names:
         # a suite may run one registered class under several labels (ablation variants):
-        # method_cfgs.<label>.type names the class; its configs/methods/<type>.py gives the defaults
+        # method_cfgs.<label>.type names the class; its __init__ signature gives the defaults
         suite_m = dict(cfg.get('method_cfgs', {}).get(name, {}))
         kind = suite_m.pop('type', name)
         m = method_defaults(kind)

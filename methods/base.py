@@ -1,13 +1,20 @@
-"""The small contract every method meets (DESIGN.md, "The method contract").
+"""The small contract every method meets.
 
-A method is one `mmengine.model.BaseModel` subclass registered in `methods.registry.METHODS`:
+A method is one `mmengine.model.BaseModel` subclass in one file of ``methods/``, registered with
+``@METHODS.register_module(name=...)``; files in ``methods/`` are discovered, so dropping the file in
+is all it takes (a method outside the package: ``tools/bench.py --import my_pkg.my_method``).
 
-* ``__init__(student, teacher=None, data_preprocessor=None, **hparams)``: ``student`` is a backbone
-  spec (``dict(arch=..., width=..., small_input=...)``); ``teacher`` is a frozen, eval-mode
-  `benchmarks.teachers.teacher.Teacher` (or None for methods that need none). The teacher is *not* registered
-  as a submodule: it stays out of ``state_dict()``, ``parameters()``, ``.train()`` and DDP wrapping.
+* ``__init__(student, teacher=None, data_preprocessor=None, **hyperparameters)``: its keyword
+  arguments *are* the method's hyperparameters and their defaults (`Method.hyperparameters`); the
+  harness binds the suite's values to them and records the bound values in every result row.
+  ``student`` is a backbone spec (``dict(arch=..., width=..., small_input=...)``); ``teacher`` is the
+  frozen teacher (``feat_dims`` tells its feature sizes) or None. The teacher is *not* registered as a
+  submodule: it stays out of ``state_dict()``, ``parameters()``, ``.train()`` and DDP wrapping.
 * ``loss(batch) -> dict``: named loss terms; the mmengine runner sums every key containing ``loss``.
-  ``batch`` is ``dict(index=[N] long, views=list of [N,3,H,W] float (normalised), label=[N] long)``.
+  ``batch`` is ``dict(index=[N] long, views=[V] list of [N, 3, H, W] float (normalised), label=[N]
+  long, teacher=[V] list of dict(backbone=[N, D_b], head=[N, D_h] or None) or None)``: the harness
+  computes the teacher's outputs on every view (or takes them from the outputs other methods of the
+  run already paid for) and hands them over in the batch, so a method never calls the teacher.
 * ``trainable_parameters()``: what the optimiser updates (default: every parameter that requires grad).
 * ``student_backbone()``: the module that evaluations and exports use (rebuilt from its ``spec()``).
 * Queues and EMA encoders are modules/buffers, so checkpoints and DDP need nothing special.
@@ -17,7 +24,8 @@ Optional hooks (defaults do nothing):
 * ``prepare(ctx, hparams) -> dict`` (classmethod): data-dependent setup that must run *before* the
   method is built, e.g. CRD's memory size (``ctx.num_samples``) or cluster classification's k-means
   on the teacher's features (``ctx.teacher_features``, cached with ``ctx.cached``). It returns extra
-  constructor kwargs; the harness times it and records the seconds in the result row.
+  constructor kwargs, named in the class attribute ``prepared`` (they are not hyperparameters); the
+  harness times it and records the seconds in the result row.
 * ``set_progress(iteration, max_iters)``: the runner calls it before every training step, so
   schedules that depend on training progress (SlimCLR's slow start, MoCo v3's momentum ramp) read
   ``self.progress`` in [0, 1] without knowing the budget.
@@ -31,6 +39,7 @@ name of the view recipe its paper uses; the suite may override it for all method
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -38,6 +47,8 @@ import torch
 from mmengine.model import BaseModel
 
 from .backbones import build_backbone
+
+_CONTRACT_ARGS = ('self', 'student', 'teacher', 'data_preprocessor')
 
 
 @dataclass
@@ -71,6 +82,8 @@ class Method(BaseModel):
     # DDP must look for parameters that got no gradient this step (a method whose loss skips some of
     # its modules for part of training, e.g. SlimCLR's sub-width BNs during slow start); costs a graph walk
     ddp_find_unused_parameters: bool = False
+    # constructor arguments that `prepare` computes (not hyperparameters: never set in a config)
+    prepared: tuple = ()
 
     def __init__(self, student: dict, teacher=None, data_preprocessor=None):
         super().__init__(data_preprocessor=data_preprocessor)
@@ -103,30 +116,47 @@ class Method(BaseModel):
     def trainable_parameters(self):
         return [p for p in self.parameters() if p.requires_grad]
 
-    def hparams(self) -> dict:
-        """The effective method hyperparameters, recorded in every result row."""
-        return dict(getattr(self, '_hparams', {}))
+    @classmethod
+    def hyperparameters(cls) -> dict:
+        """``{name: default}`` of every hyperparameter: the keyword arguments of ``__init__`` after
+        ``student, teacher, data_preprocessor``, through the class hierarchy (a subclass that only
+        changes some defaults and passes ``**kwargs`` on inherits the rest). The signature is the only
+        place a default is written; the harness records the bound values in every result row."""
+        chain = []  # the __init__s that define hyperparameters, most derived first
+        for klass in cls.__mro__:
+            init = klass.__dict__.get('__init__')
+            if init is None or klass is Method:
+                continue
+            params = inspect.signature(init).parameters
+            chain.append(params)
+            if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                break
+        out = {}
+        for params in reversed(chain):  # the base's order, each default from the most derived class
+            for name, p in params.items():
+                if name in _CONTRACT_ARGS or name in cls.prepared or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    continue
+                out[name] = None if p.default is p.empty else p.default
+        return out
+
+    @classmethod
+    def bind_hyperparameters(cls, given: dict) -> dict:
+        """The defaults overlaid with ``given``; an unknown name is a ValueError naming the valid ones
+        (a typo in a config never becomes a silently ignored setting)."""
+        defaults = cls.hyperparameters()
+        unknown = sorted(set(given) - set(defaults))
+        if unknown:
+            raise ValueError(f'{cls.__name__} has no hyperparameter(s) {", ".join(unknown)}; its hyperparameters: '
+                             f'{", ".join(defaults)}')
+        return {**defaults, **given}
 
     # --- mmengine plumbing ------------------------------------------------------------------------
-    def forward(self, index=None, views=None, label=None, mode: str = 'loss'):
+    def forward(self, index=None, views=None, label=None, teacher=None, mode: str = 'loss'):
         if mode == 'loss':
-            # the harness may share the teacher's outputs between methods: it needs to know which
-            # samples and views a teacher call is about (benchmarks/teachers/outputs.py)
-            bind = getattr(self.teacher, 'bind_batch', None)
-            if bind is None:
-                return self.loss(dict(index=index, views=views, label=label))
-            bind(index, views)
-            try:
-                return self.loss(dict(index=index, views=views, label=label))
-            finally:
-                bind(None)
+            return self.loss(dict(index=index, views=views, label=label, teacher=teacher))
         if mode == 'tensor':
             return self.student(views[0])
         raise ValueError(f'unsupported mode {mode!r}')
-
-    def teacher_features(self, x: torch.Tensor) -> dict:
-        """Teacher outputs for a normalised batch: dict(backbone=[N, D_t], head=[N, D_h] or None)."""
-        return self.teacher(x)
 
     def teacher_dim(self, feature: str) -> int:
         """Dimension of the teacher's ``feature`` ('backbone' or 'head'), with a clear error if absent."""

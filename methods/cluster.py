@@ -2,7 +2,7 @@
 
 Yan, Misra, Gupta, Ghadiyaram, Mahajan, "ClusterFit: Improving Generalization of Visual
 Representations", CVPR 2020; as run by CompRess (`kmeans.py` + `train_kmeans.py`,
-research/methods.md §1.6):
+UMBCvision/CompRess; docs/methods.md#cc):
 
     1. t_i = norm(f_T(centre crop of image i))        frozen teacher, every training image
     2. c_i = k-means(t, k)                             faiss, 20 iterations, Euclidean on unit vectors
@@ -15,7 +15,7 @@ data, k, the feature and the seed) and its seconds are recorded in the result ro
 Number of clusters: ``num_clusters=None`` scales k to the dataset as ``round(N / images_per_cluster)``
 with ``images_per_cluster=80`` — ClusterFit's best setting on ImageNet-1k was 16,000 clusters for
 1.28 M images (≈ 80 images per cluster); this gives 16,016 there and 62 on the embedded 5,000-image
-set. CompRess's ``kmeans.py`` defaults to 2,000 (its per-table k is unverified, §1.6); pass
+set. CompRess's ``kmeans.py`` defaults to 2,000 (its per-table k is unverified, docs/methods.md#cc); pass
 ``num_clusters=2000`` to reproduce that.
 
 Deviations from ``train_kmeans.py``: the optimiser and schedule are the suite's single budget
@@ -46,6 +46,7 @@ class ClusterClassification(Method):
     needs_teacher = True
     num_views = 1
     augmentation = 'compress'
+    prepared = ('assignments',)
 
     @classmethod
     def prepare(cls, ctx, hparams):
@@ -75,9 +76,6 @@ class ClusterClassification(Method):
         k = int(assignments.max()) + 1
         self.register_buffer('assignments', assignments)
         self.classifier = nn.Linear(self.student.feat_dim, k)
-        self._hparams = dict(num_clusters=k, images_per_cluster=None if num_clusters else images_per_cluster,
-                             kmeans_iters=kmeans_iters, teacher_feature=teacher_feature,
-                             nonempty_clusters=int(torch.bincount(assignments, minlength=k).gt(0).sum()))
 
     def loss(self, batch):
         x, index = batch['views'][0], batch['index']

@@ -40,7 +40,8 @@ def ema_update(target: nn.Module, source: nn.Module, momentum: float) -> None:
     """``target <- momentum * target + (1 - momentum) * source`` over parameters only.
 
     Buffers (BN running statistics) are not averaged: MoCo's key encoder and CompRess's student key
-    encoder both leave them to the key encoder's own forward passes (research/methods.md §1.2, §5.2).
+    encoder both leave them to the key encoder's own forward passes
+    (UMBCvision/CompRess ``train_student.py`` ``moment_update``; facebookresearch/moco ``moco/builder.py``).
     """
     t_params = [p for p in target.parameters()]
     s_params = [p.detach() for p in source.parameters()]
@@ -66,7 +67,7 @@ class FeatureQueue(nn.Module):
     last K rows. Everything stays on the device: no ``.item()``, no host sync.
 
     init: ``'uniform'`` is CompRess's ``rand * 2 * stdv - stdv`` with ``stdv = 1 / sqrt(D / 3)``
-    (not unit-norm; research/methods.md §1.2), ``'normal'`` is MoCo's L2-normalised Gaussian.
+    (not unit-norm; CompRess ``nn/compress_loss.py``), ``'normal'`` is MoCo's L2-normalised Gaussian.
     """
 
     def __init__(self, size: int, dim: int, init: str = 'normal'):
@@ -107,7 +108,8 @@ def check_choice(owner: str, name: str, value, choices) -> None:
 
 
 class FeatureNorm(nn.Module):
-    """Normalisation of a feature batch [N, D] before it enters a loss (an ablation switch, research §7).
+    """Normalisation of a feature batch [N, D] before it enters a loss (an ablation switch,
+    docs/methods.md#ablation-switches).
 
     * ``'l2'``: ``x / ||x||_2`` (every official method's default).
     * ``'bn_l2'``: a non-affine ``BatchNorm1d(dim)`` then L2, as the CompRess "Reg-BN" baseline does. In

@@ -2,7 +2,7 @@
 
 Abbasi Koohpayegani, Tejankar, Pirsiavash, "CompRess: Self-Supervised Learning by Compressing
 Representations", NeurIPS 2020; behaviour of the official code UMBCvision/CompRess
-(research/methods.md §1.1–1.5):
+(``nn/compress_loss.py`` and the three ``train_student*.py`` scripts; docs/methods.md#compress-family):
 
     t = norm(T(x))   s = norm(S(x))          the same augmented view x for teacher and student
     p_T = softmax(t · Q_Tᵀ / τ)   p_S = softmax(s · Q_Sᵀ / τ)        τ = 0.04 for both
@@ -18,7 +18,7 @@ Representations", NeurIPS 2020; behaviour of the official code UMBCvision/CompRe
 The teacher feature is its pooled backbone output (no MoCo MLP head), as in CompRess. Banks start as
 uniform noise (``init='uniform'``, the official initialisation); ``bank_init='normal'`` is the option.
 
-Ablation switches (research/methods.md §7; every default is the official code's, so the three
+Ablation switches (docs/methods.md#ablation-switches; every default is the official code's, so the three
 registered names differ only in their class defaults of ``student_bank`` and ``student_head``):
 
 * ``student_bank``: ``'ema'`` (2q) | ``'current'`` (2q without momentum) | ``'none'`` (1q: one shared
@@ -52,17 +52,14 @@ class _CompRessBase(Method):
     needs_teacher = True
     num_views = 1
     augmentation = 'compress'
-    student_bank = 'ema'        # 'ema' | 'current' | 'none' (1q: anchors are the teacher's)
-    student_head = 'none'       # 'none' | 'linear' | 'mlp'
 
     def __init__(self, student, teacher=None, data_preprocessor=None, bank_size=128000,
                  temperature=0.04, momentum=0.999, teacher_feature='backbone', bank_init='uniform',
-                 student_bank=None, student_head=None, teacher_norm='l2', teacher_temperature=None,
+                 student_bank='ema', student_head='none', teacher_norm='l2', teacher_temperature=None,
                  mlp_hidden=None):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
         owner = type(self).__name__
-        self.student_bank = self.student_bank if student_bank is None else student_bank
-        self.student_head = self.student_head if student_head is None else student_head
+        self.student_bank, self.student_head = student_bank, student_head
         check_choice(owner, 'student_bank', self.student_bank, ('ema', 'current', 'none'))
         check_choice(owner, 'student_head', self.student_head, ('none', 'linear', 'mlp'))
         check_choice(owner, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
@@ -85,16 +82,10 @@ class _CompRessBase(Method):
         if self.student_bank == 'ema':
             self.key_student = frozen_copy(self.student)
             self.key_projection = frozen_copy(self.projection)
-        self._hparams = dict(bank_size=bank_size, temperature=temperature, teacher_feature=teacher_feature,
-                             bank_init=bank_init, student_bank=self.student_bank,
-                             **({'momentum': momentum} if self.student_bank == 'ema' else {}),
-                             teacher_temperature=self.teacher_temperature, teacher_norm=teacher_norm,
-                             student_head=self.student_head,
-                             mlp_hidden=(mlp_hidden or d_s) if self.student_head == 'mlp' else None)
 
     def loss(self, batch):
         x = batch['views'][0]
-        t = self.teacher_norm(self.teacher_features(x)[self.teacher_feature])
+        t = self.teacher_norm(batch['teacher'][0][self.teacher_feature])
         s = l2_normalize(self.projection(self.student(x)))
         s_bank = self.teacher_bank if self.student_bank == 'none' else self.student_bank_q
         loss = compress_loss(s, s_bank.bank.clone(), t, self.teacher_bank.bank.clone(), self.temperature,
@@ -115,19 +106,21 @@ class _CompRessBase(Method):
 @METHODS.register_module(name='compress_2q')
 class CompRess2q(_CompRessBase):
     description = 'CompRess, teacher + student banks, student bank written by an EMA key encoder'
-    student_bank = 'ema'
-    student_head = 'none'
 
 
 @METHODS.register_module(name='compress_2q_nomom')
 class CompRess2qNoMomentum(_CompRessBase):
     description = 'CompRess, teacher + student banks, student bank written by the current student'
-    student_bank = 'current'
-    student_head = 'none'
+
+    def __init__(self, student, teacher=None, data_preprocessor=None, student_bank='current', **kwargs):
+        super().__init__(student, teacher, data_preprocessor, student_bank=student_bank, **kwargs)
 
 
 @METHODS.register_module(name='compress_1q')
 class CompRess1q(_CompRessBase):
     description = 'CompRess, one teacher bank; student projected to the teacher dimension'
-    student_bank = 'none'
-    student_head = 'linear'
+
+    def __init__(self, student, teacher=None, data_preprocessor=None, student_bank='none', student_head='linear',
+                 **kwargs):
+        super().__init__(student, teacher, data_preprocessor, student_bank=student_bank, student_head=student_head,
+                         **kwargs)

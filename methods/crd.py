@@ -1,8 +1,8 @@
 """CRD: Contrastive Representation Distillation, adapted to self-supervised compression.
 
 Tian, Krishnan, Isola, "Contrastive Representation Distillation", ICLR 2020; behaviour of the
-official code HobbitLong/RepDistiller (research/methods.md §5.1), used as a baseline by CompRess
-(§1.6: "CRD loss with the teacher embedding instead of labels"):
+official code HobbitLong/RepDistiller (``crd/criterion.py``, ``crd/memory.py``), used as a baseline by
+CompRess (docs/methods.md#crd: "CRD loss with the teacher embedding instead of labels"):
 
     v_S = norm(W_S f_S(x))     v_T = norm(W_T f_T(x))        two trainable Linear(d, 128) embeds
     M_S, M_T: [n_data, 128]    per-sample memories indexed by dataset index (InstDisc-style)
@@ -52,6 +52,7 @@ class CRD(Method):
     needs_teacher = True
     num_views = 1
     augmentation = 'compress'
+    prepared = ('num_samples',)
 
     @classmethod
     def prepare(cls, ctx, hparams):
@@ -79,9 +80,6 @@ class CRD(Method):
         self.temperature, self.memory_momentum = temperature, memory_momentum
         self.teacher_feature, self.loss_weight = teacher_feature, loss_weight
         self._z_synced = {}
-        self._hparams = dict(embed_dim=embed_dim, num_negatives=num_negatives, temperature=temperature,
-                             memory_momentum=memory_momentum, teacher_feature=teacher_feature,
-                             loss_weight=loss_weight, memory_size=num_samples, negatives='uniform')
 
     def _normalised(self, scores, name: str):
         z = getattr(self, name)
@@ -103,7 +101,7 @@ class CRD(Method):
 
     def loss(self, batch):
         x, index = batch['views'][0], batch['index']
-        v_t = l2_normalize(self.embed_t(self.teacher_features(x)[self.teacher_feature]))
+        v_t = l2_normalize(self.embed_t(batch['teacher'][0][self.teacher_feature]))
         v_s = l2_normalize(self.embed_s(self.student(x)))
         idx = torch.randint(0, self.num_samples, (x.shape[0], self.num_negatives + 1), device=x.device)
         idx[:, 0] = index

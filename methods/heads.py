@@ -1,6 +1,6 @@
 """Projection heads shared by methods (MoCo v2 MLP, SimReg MLP, linear projections) and one builder.
 
-``build_head(kind, in_dim, out_dim)`` is the student-head ablation switch of research/methods.md §7
+``build_head(kind, in_dim, out_dim)`` is the student-head ablation switch of docs/methods.md#ablation-switches
 (none / Linear / 2-layer MLP / 4-layer SimReg MLP), so every method builds the same modules (and the
 same state-dict keys) for the same choice.
 """
@@ -10,7 +10,7 @@ HEAD_KINDS = ('none', 'linear', 'mlp', 'mlp4')
 
 
 def mlp_head(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
-    """MoCo v2 / SEED head ``Linear(in, hidden) - ReLU - Linear(hidden, out)`` (research/methods.md §5.2).
+    """MoCo v2 / SEED head ``Linear(in, hidden) - ReLU - Linear(hidden, out)`` (MoCo ``moco/builder.py``).
 
     Index 1 is the ReLU, so the state-dict keys are ``0.*`` and ``2.*`` like the official MoCo v2
     checkpoints' ``fc.0`` / ``fc.2``.
@@ -19,7 +19,7 @@ def mlp_head(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
 
 
 def simreg_mlp_head(in_dim: int, out_dim: int, hidden_dim: int | None = None) -> nn.Sequential:
-    """SimReg's 4-layer prediction MLP (``n_mlp_layers=4``, research/methods.md §3.4).
+    """SimReg's 4-layer prediction MLP (``n_mlp_layers=4``, UCDvision/simreg ``simreg.py``).
 
     ``d → h (BN, ReLU) → d → h (BN, ReLU) → out`` with ``h = 2d`` by default; no BN/ReLU after the
     2nd Linear, as in the official code. Keys ``0.*, 1.*, 3.*, 4.*, 5.*, 7.*``.

@@ -1,7 +1,7 @@
 """MoCo v2: momentum contrast with an MLP head (Chen, Fan, Girshick, He, arXiv 2003.04297, 2020).
 
 The no-teacher baseline (the student architecture trained from scratch under the suite's budget)
-and the default teacher trainer. Recipe from facebookresearch/moco (research/methods.md §5.2):
+and the default teacher trainer. Recipe from facebookresearch/moco (``moco/builder.py``, ``main_moco.py``):
 
     q = norm(head_q(f_q(x1)))          [N, 128]      x1, x2: two aug+ views of the same image
     k = norm(head_k(f_k(x2)))          [N, 128]      key encoder = EMA of the query encoder, m = 0.999
@@ -41,8 +41,6 @@ class MoCoV2(Method):
         self.key_head = frozen_copy(self.head)
         self.queue = FeatureQueue(queue_size, dim, init='normal')
         self.temperature, self.momentum, self.shuffle_bn_splits = temperature, momentum, shuffle_bn_splits
-        self._hparams = dict(queue_size=queue_size, dim=dim, temperature=temperature, momentum=momentum,
-                             mlp_hidden=mlp_hidden or d, shuffle_bn_splits=shuffle_bn_splits)
 
     def embed(self, x):
         """Query embedding: norm(head(backbone(x))), [N, dim]."""

@@ -2,7 +2,7 @@
 
 A from-scratch baseline (the student architecture trained without a teacher under the suite's
 budget) that can also train teachers, like moco_v2. Recipe of facebookresearch/moco-v3 for ResNets
-(research/methods.md §5.3):
+(``moco/builder.py``, ``main_moco.py``, ``CONFIG.md``):
 
     q_i = norm(pred(proj(f(x_i))))          [N, dim]   i = 1, 2; x1, x2: two views of each image
     k_i = norm(proj_m(f_m(x_i)))            [N, dim]   momentum encoder (f_m, proj_m) = EMA of (f, proj),
@@ -21,7 +21,7 @@ Official hyperparameters (R-50): hidden 4096 (= 2 × 2048), dim 256, T = 1.0, m 
 cosine ramp. Here ``mlp_hidden=None`` means ``2 × feat_dim`` (the official ratio) so small students
 get a proportionate head; ``dim`` stays 256.
 
-Deviations (fair comparison rule, DESIGN.md): the official optimiser is LARS, lr 0.6 × batch/256,
+Deviations (docs/methods.md#fair-comparison-rules): the official optimiser is LARS, lr 0.6 × batch/256,
 wd 1e-6, 10 warm-up epochs + cosine, batch 4096, SyncBN; the harness trains every method with the
 suite's single budget (optimiser, schedule, batch) and plain BN. The official augmentation is
 asymmetric (view 1: blur p = 1; view 2: blur p = 0.1 and solarize p = 0.2; ColorJitter(0.4, 0.4,
@@ -75,8 +75,6 @@ class MoCoV3(Method):
         self.momentum_student = frozen_copy(self.student)
         self.momentum_head = frozen_copy(self.head)
         self.temperature, self.momentum, self.momentum_cos = temperature, momentum, momentum_cos
-        self._hparams = dict(dim=dim, mlp_hidden=hidden, temperature=temperature, momentum=momentum,
-                             momentum_cos=momentum_cos)
 
     def current_momentum(self) -> float:
         """The EMA momentum at ``self.progress`` (constant ``momentum`` when ``momentum_cos`` is off)."""

@@ -2,9 +2,10 @@
 
 The CompRess paper regresses the teacher embedding with the student ("Reg") and adds BatchNorm on
 the features before the loss ("Reg-BN"); their exact recipe is not in the official code and is
-unverified (research/methods.md §1.6). The documented reference is SimReg (Navaneet, Abbasi
-Koohpayegani, Tejankar, Pirsiavash, BMVC 2021, same group, §3.4): student backbone + prediction
-head, loss = mean squared distance of the L2-normalised prediction and teacher feature (2 − 2 cos).
+unverified (docs/methods.md#reg). The documented reference is SimReg (Navaneet, Abbasi
+Koohpayegani, Tejankar, Pirsiavash, BMVC 2021, same group; UCDvision/simreg ``simreg.py``): student
+backbone + prediction head, loss = mean squared distance of the L2-normalised prediction and teacher
+feature (2 − 2 cos).
 
     p = norm_S(h(S(x)))  [N, D_t]      t = norm_T(T(x))  [N, D_t]      L = mean_i ||p_i − t_i||²
 
@@ -15,7 +16,7 @@ Choices (the most faithful reading, each an option):
 * ``reg_bn``: a non-affine BatchNorm1d (batch statistics in training) on the teacher feature and on
   the student prediction, before the L2 normalisation and the MSE.
 
-Ablation switches (research/methods.md §7):
+Ablation switches (docs/methods.md#ablation-switches):
 * ``head``: ``'linear'`` | ``'mlp'`` (SimReg 4-layer) | ``'none'`` (the backbone feature; needs D_s == D_t).
 * ``teacher_norm`` / ``student_norm``: ``'l2'`` | ``'bn_l2'`` | ``'none'`` (methods.common.FeatureNorm),
   each applied to its side before the squared distance; None = the class default (``reg``: 'l2'/'l2',
@@ -31,23 +32,17 @@ from .heads import build_head
 from .losses import normalized_mse
 from .registry import METHODS
 
-_OLD_BN_KEYS = {'teacher_bn.': 'teacher_norm.bn.', 'student_bn.': 'student_norm.bn.'}
-
-
 class _Regression(Method):
     paper = ('CompRess baselines (Abbasi Koohpayegani et al., NeurIPS 2020); recipe after SimReg '
              '(Navaneet et al., BMVC 2021)')
     needs_teacher = True
     num_views = 1
     augmentation = 'compress'
-    feature_norm = 'l2'         # class default of teacher_norm and student_norm
 
     def __init__(self, student, teacher=None, data_preprocessor=None, head='linear', teacher_feature='backbone',
-                 teacher_norm=None, student_norm=None):
+                 teacher_norm='l2', student_norm='l2'):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
         owner = type(self).__name__
-        teacher_norm = self.feature_norm if teacher_norm is None else teacher_norm
-        student_norm = self.feature_norm if student_norm is None else student_norm
         check_choice(owner, 'head', head, ('none', 'linear', 'mlp'))
         check_choice(owner, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
         check_choice(owner, 'student_norm', student_norm, FeatureNorm.KINDS)
@@ -56,22 +51,10 @@ class _Regression(Method):
         self.teacher_feature = teacher_feature
         self.teacher_norm = FeatureNorm(teacher_norm, d_t)
         self.student_norm = FeatureNorm(student_norm, d_t)
-        self.register_load_state_dict_pre_hook(self._rename_old_bn_keys)
-        self._hparams = dict(head=head, teacher_feature=teacher_feature,
-                             feature_bn='bn_l2' in (teacher_norm, student_norm),
-                             teacher_norm=teacher_norm, student_norm=student_norm)
-
-    @staticmethod
-    def _rename_old_bn_keys(module, state_dict, prefix, *args):
-        """Map the pre-switch ``reg_bn`` keys (``teacher_bn.running_mean`` …) onto the FeatureNorm modules."""
-        for key in [k for k in state_dict if k.startswith(prefix)]:
-            for old, new in _OLD_BN_KEYS.items():
-                if key.startswith(prefix + old):
-                    state_dict[prefix + new + key[len(prefix + old):]] = state_dict.pop(key)
 
     def loss(self, batch):
         x = batch['views'][0]
-        t = self.teacher_norm(self.teacher_features(x)[self.teacher_feature])
+        t = self.teacher_norm(batch['teacher'][0][self.teacher_feature])
         p = self.student_norm(self.head(self.student(x)))
         return dict(loss_reg=normalized_mse(p, t))
 
@@ -84,4 +67,8 @@ class Regression(_Regression):
 @METHODS.register_module(name='reg_bn')
 class RegressionBN(_Regression):
     description = 'Regression with (non-affine) BatchNorm on teacher and student features before the MSE'
-    feature_norm = 'bn_l2'
+
+    def __init__(self, student, teacher=None, data_preprocessor=None, teacher_norm='bn_l2', student_norm='bn_l2',
+                 **kwargs):
+        super().__init__(student, teacher, data_preprocessor, teacher_norm=teacher_norm, student_norm=student_norm,
+                         **kwargs)

@@ -1,19 +1,19 @@
 """SEED: self-supervised distillation with a queue of teacher embeddings.
 
 Fang, Wang, Wang, Zhang, Yang, Liu, "SEED: Self-supervised Distillation for Visual Representation",
-ICLR 2021; behaviour of the official code jacobswan1/SEED (research/methods.md §2):
+ICLR 2021; behaviour of the official code jacobswan1/SEED (``seed/builder.py``, ``tools/opts.py``):
 
     t = norm(H_T(f_T(x)))        teacher *including its SSL projection head* (128-d for MoCo v2)
     s = norm(MLP_S(f_S(x)))      student backbone + its own MLP head Linear(d,d)-ReLU-Linear(d,D_t)
     L = CE( softmax([t·t, t·Q] / τ_T),  log_softmax([s·t, s·Q] / τ_S) ),   then Q ← enqueue(t)
 
 τ_S = 0.2 and τ_T = 1e-4 are the code defaults (`tools/opts.py`); the paper's τ_T is unverified
-(research §2.1). The queue starts as random unit vectors, as in the official code; unlike it, any
+(docs/methods.md#seed). The queue starts as random unit vectors, as in the official code; unlike it, any
 batch size works (no ``K % batch == 0`` assert). ``teacher_feature='backbone'`` distils the pooled
 backbone feature instead (for teachers without a released projection head, e.g. converted BYOL).
 Shapes: s, t: [N, D_t]; queue Q: [K, D_t]; logits [N, 1 + K].
 
-Ablation switches (research/methods.md §7; defaults are the official code's):
+Ablation switches (docs/methods.md#ablation-switches; defaults are the official code's):
 
 * ``student_head``: ``'mlp'`` (official ``Linear(d, mlp_hidden)-ReLU-Linear(mlp_hidden, D_t)``,
   ``mlp_hidden`` = d by default; the third-party 2048 variant is ``mlp_hidden=2048``) | ``'linear'``
@@ -51,14 +51,10 @@ class SEED(Method):
         self.teacher_norm = FeatureNorm(teacher_norm, d_t)
         self.teacher_feature = teacher_feature
         self.student_temperature, self.teacher_temperature = student_temperature, teacher_temperature
-        self._hparams = dict(queue_size=queue_size, student_temperature=student_temperature,
-                             teacher_temperature=teacher_temperature, teacher_feature=teacher_feature,
-                             mlp_hidden=(mlp_hidden or d) if student_head == 'mlp' else None,
-                             student_head=student_head, teacher_norm=teacher_norm)
 
     def loss(self, batch):
         x = batch['views'][0]
-        t = self.teacher_norm(self.teacher_features(x)[self.teacher_feature])
+        t = self.teacher_norm(batch['teacher'][0][self.teacher_feature])
         s = l2_normalize(self.head(self.student(x)))
         loss = seed_loss(s, t, self.queue.bank.clone(), self.student_temperature, self.teacher_temperature)
         self.queue.enqueue(t)

@@ -2,7 +2,7 @@
 
 Zhao, Zhu, Wang, Yang, "Slimmable Networks for Contrastive Self-supervised Learning", IJCV 2024
 (arXiv 2209.15525); behaviour of the official code mzhaoshuai/SlimCLR (``models/s_moco.py``,
-``scripts/mocov2.sh``; research/methods.md §4):
+``scripts/mocov2.sh``; docs/methods.md#slimclr):
 
     k    = norm(head_k(f_k^1.0(x2)))                   only the full-width key encoder makes keys/queue
     q_w  = norm(head^w(f^w(x1)))                        every width w, largest first (weights shared)
@@ -29,8 +29,9 @@ applied yet (the full-width loss has weight 1 until the sub-networks join).
 
 Deviations / not reproduced:
   * ``slim_start_lr``: the official ``main_ssl.py`` resets the LR schedule's base LR when the slow
-    start ends (to the ``params.py`` default 1e-4, since ``mocov2.sh`` passes none; research §4
-    gotcha 2). The harness owns the LR schedule, one budget for every method, so it is not reproduced.
+    start ends (to the ``params.py`` default 1e-4, since ``mocov2.sh`` passes none;
+    docs/methods.md#slimclr). The harness owns the LR schedule, one budget for every method, so it is
+    not reproduced.
   * Shuffle BN is left out (single process, as ``moco_v2`` by default); the key encoder runs on the
     unshuffled batch.
   * Under DDP, sub-width BN parameters get no gradient during the slow start, so a wrapper needs
@@ -89,11 +90,6 @@ class SlimCLR(Method):
         self.temperature, self.momentum = temperature, momentum
         self.aux_loss_weight, self.slow_start = aux_loss_weight, slow_start
         self.student_temperature, self.teacher_temperature = student_temperature, teacher_temperature
-        self._hparams = dict(widths=self.widths, full_width=self.student.width, queue_size=queue_size, dim=dim,
-                             temperature=temperature, momentum=momentum, aux_loss_weight=aux_loss_weight,
-                             student_temperature=student_temperature, teacher_temperature=teacher_temperature,
-                             reweight=reweight, width_weights=self.width_weights, slow_start=slow_start,
-                             mlp_hidden=dims)
 
     @contextmanager
     def _at_width(self, w):

@@ -1,7 +1,7 @@
 """`tools/evaluate.py`: the suite's evaluations on any backbone checkpoint, trained here or not.
 
     python tools/evaluate.py --backbone results/<run>/<method>/backbone.pth [--data-root DIR]
-                             [--suites linear,knn,retrieval] [--config default] [--cfg-options ...]
+                             [--evals linear,knn,retrieval] [--config default] [--cfg-options ...]
     python tools/evaluate.py --backbone resnet18.pth --arch resnet18 [--width 1.0] [--small-input]
 
 The architecture comes from the ``.json`` next to an exported backbone (``backbone.pth`` →
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from benchmarks.config import REPO_ROOT, resolve
+from benchmarks.config import resolve, results_dir
 from benchmarks.errors import CheckpointError, ConfigError, DataError, TeacherError
 
 EXIT_BAD_INPUT = 2
@@ -35,9 +35,9 @@ def parse_args(argv=None):
         description='Evaluate a backbone checkpoint with the suite protocol (kNN, linear probe, retrieval, '
                     'cluster alignment, params/GMACs, latency) and write a leaderboard.',
         epilog='examples:\n'
-               '  tools/evaluate.py --backbone results/run/compress_2q/backbone.pth --suites linear,knn,retrieval\n'
+               '  tools/evaluate.py --backbone results/run/compress_2q/backbone.pth --evals linear,knn,retrieval\n'
                '  tools/evaluate.py --backbone r18.pth --arch resnet18 --data-root /data/imagefolder\n'
-               '  tools/evaluate.py --backbone b.pth --suites retrieval --cfg-options '
+               '  tools/evaluate.py --backbone b.pth --evals retrieval --cfg-options '
                'evals.retrieval.dataset=cub200 evals.retrieval.root=/data/CUB_200_2011',
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--backbone', required=True, help='backbone state dict (.pth)')
@@ -47,10 +47,10 @@ def parse_args(argv=None):
     p.add_argument('--small-input', action='store_true', help='CIFAR-style stem with --arch')
     p.add_argument('--config', default='default', help='suite whose data and evaluation protocol to use')
     p.add_argument('--data-root', default=None, help='ImageFolder root with train/ and val/ (default: embedded data)')
-    p.add_argument('--suites', default=None, metavar='LIST',
+    p.add_argument('--evals', default=None, metavar='LIST',
                    help="comma-separated evaluations: knn,linear,retrieval,ca,flops,latency,detection (default: the config's)")
     p.add_argument('--det-config', default=None,
-                   help='detection config for --suites detection (default: evals.detection.config, the embedded '
+                   help='detection config for --evals detection (default: evals.detection.config, the embedded '
                         'data); e.g. configs/detection/voc0712_faster_rcnn_r18_fpn.py')
     p.add_argument('--det-data-root', default=None,
                    help='detection dataset root (VOCdevkit or COCO folder) for --det-config; default: embedded data')
@@ -59,7 +59,12 @@ def parse_args(argv=None):
     p.add_argument('--out', default=None, help='output folder (default: results/eval-<name>-<timestamp>)')
     p.add_argument('--seed', type=int, default=None)
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE')
-    return p.parse_args(argv)
+    p.add_argument('--suites', default=None, metavar='LIST', help='deprecated alias of --evals (removed in 0.3)')
+    args = p.parse_args(argv)
+    if args.suites is not None:
+        print('warning: --suites is deprecated and will be removed; use --evals (same values).', file=sys.stderr)
+        args.evals = args.evals or args.suites
+    return args
 
 
 def backbone_spec(args) -> dict:
@@ -91,12 +96,12 @@ def load_backbone(path, spec: dict):
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        from benchmarks.bench import validate_inputs
+        from benchmarks.plan import validate_inputs
         spec = backbone_spec(args)
         cfg = resolve(args.config, options=args.cfg_options, seed=args.seed, data_root=args.data_root)
         cfg.methods, cfg.method_cfgs = [], {}  # nothing is trained here
-        if args.suites is not None:
-            cfg.evals.suites = args.suites
+        if args.evals is not None:
+            cfg.evals.suites = args.evals
         for key, value in (('config', args.det_config), ('data_root', args.det_data_root),
                            ('trials', args.det_trials)):
             if value is not None:
@@ -108,7 +113,7 @@ def main(argv=None) -> int:
         return EXIT_BAD_INPUT
     name = args.name or str(args.backbone)
     stem = Path(args.backbone).parent.name + '-' + Path(args.backbone).stem
-    out = Path(args.out) if args.out else REPO_ROOT / 'results' / f"eval-{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else results_dir() / f"eval-{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     start = time.perf_counter()
     try:
         rows = evaluate_checkpoint(cfg, backbone, name, out)
@@ -121,39 +126,41 @@ def main(argv=None) -> int:
 
 
 def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
+    """Every selected evaluation of one network on the suite's data; writes ``out/rows.json`` and the
+    leaderboard files, returns the rows."""
     import torch
 
-    from benchmarks.bench import _student_name, build_retrieval_set
-    from benchmarks.engine.run_folder import write_json
+    from benchmarks.bench import BenchRun
     from benchmarks.data.datasets import build_datasets
-    from benchmarks.evals.suite import detection_metrics, evaluate_backbone, protocol_caption
-    from benchmarks.reporting.leaderboard import write_leaderboard
     from benchmarks.engine.provenance import device_name, git_commit, versions
+    from benchmarks.engine.run_folder import write_json
     from benchmarks.engine.runner import resolve_device
+    from benchmarks.evals.suite import EvalSuite
+    from benchmarks.plan import student_name
+    from benchmarks.reporting.leaderboard import write_leaderboard
+    from benchmarks.reporting.row import ResultRow
 
     out.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(out / 'config.py'))
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
-    retrieval_set = build_retrieval_set(cfg, train_set.image_size)
-    evals = cfg.evals.to_dict()
-    metrics = evaluate_backbone(backbone, train_set, val_set, evals, train_set.image_size, device,
-                                name, retrieval_set=retrieval_set, seed=cfg.seed)
-    if 'detection' in evals['suites']:
-        # the detector loads a plain exported backbone: write the (checked) network in that form
+    suite = EvalSuite(cfg.evals.to_dict())
+    retrieval_set = BenchRun.external_retrieval_set(cfg, suite, train_set.image_size)
+    path = None
+    if suite.exports('method'):  # the detector loads a plain exported backbone: write the (checked) network so
         path = out / 'backbone.pth'
         torch.save(backbone.state_dict(), path)
         write_json(path.with_suffix('.json'), backbone.spec())
-        if not Path(evals['detection']['config']).is_file():
-            evals['detection']['config'] = str(REPO_ROOT / evals['detection']['config'])
-        print(f'detection transfer ({Path(evals["detection"]["config"]).stem}) ...', flush=True)
-        metrics.update(detection_metrics(path, evals, out / 'detection', cfg.seed))
-    rows = [dict(kind='method', method=name, student=_student_name(backbone.spec()), teacher='–', status='ok',
-                 seed=cfg.seed, image_size=train_set.image_size, device=device_name(device), git_commit=git_commit(),
-                 versions=versions(), **metrics)]
+    suite.setup()
+    metrics = suite.evaluate(backbone, name, train_set, val_set, train_set.image_size, device, cfg.seed,
+                             retrieval_set=retrieval_set, backbone_path=path, kind='method',
+                             log=lambda msg: print(msg, flush=True))
+    rows = [ResultRow(kind='method', method=name, student=student_name(backbone.spec()), teacher='–',
+                      seed=cfg.seed, image_size=train_set.image_size, device=device_name(device),
+                      git_commit=git_commit(), versions=versions(), metrics=metrics).to_dict()]
     write_json(out / 'rows.json', rows)
-    caption = (f"Evaluation of {name} — {protocol_caption(cfg.evals.to_dict())}. Data: "
+    caption = (f"Evaluation of {name} — {suite.caption()}. Data: "
                f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
                f"({len(train_set)} train / {len(val_set)} val, {train_set.image_size} px).")
     write_leaderboard(rows, out, caption)

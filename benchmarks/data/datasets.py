@@ -271,11 +271,15 @@ class ViewsPreprocessor(BaseDataPreprocessor):
 
     uint8 [N,3,H,W] -> float32 ``(x / 255 - mean) / std`` on the device, so the host only moves bytes;
     ``channels_last=True`` returns the views in NHWC memory layout (the budget's ``channels_last``).
+    ``teacher_outputs``: a callable ``(index, views) -> [per-view outputs]`` (the harness's teacher
+    outputs, `benchmarks.teachers.outputs.TeacherOutputs`); its result joins the batch as its fourth
+    element, ``teacher``, so a method reads the teacher's outputs from the batch.
     """
 
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False):
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False, teacher_outputs=None):
         super().__init__()
         self.channels_last = channels_last
+        self.teacher_outputs = teacher_outputs
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
@@ -285,4 +289,6 @@ class ViewsPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data, training: bool = False):
         index, views, label = self.cast_data(list(data))
-        return index, [self.normalise(v) for v in views], label
+        views = [self.normalise(v) for v in views]
+        teacher = self.teacher_outputs(index, views) if self.teacher_outputs is not None else None
+        return index, views, label, teacher

@@ -34,7 +34,7 @@ An unreadable file used to surface mid-training, when the loader first decoded i
   ``'fail'`` raises `DataError` naming the file; ``'skip'`` substitutes a deterministic other sample
   and records the file once, so a run never dies on one bad image.
 
-Not from research/methods.md (no section covers data hygiene): the signatures are the formats' own
+Not taken from a paper or an official method repository: the signatures are the formats' own
 magic numbers (JPEG/JFIF, PNG spec §5.2, BMP, GIF89a, RIFF/WebP container, TIFF 6.0 §2, Netpbm).
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Datasets of the class-disjoint retrieval protocol: CUB-200-2011, Cars-196, any ImageFolder.
 
 Protocol: Oh Song et al., "Deep Metric Learning via Lifted Structured Feature Embedding", CVPR 2016
-(research/methods.md §6.3). The classes sorted by id are cut in two (`class_disjoint_split`): the
+(docs/methods.md#retrieval). The classes sorted by id are cut in two (`class_disjoint_split`): the
 first half is the train part, the second half the test part, and the datasets' own train/test
 splits are ignored. Expected sizes on the original data:
 
@@ -31,7 +31,7 @@ import numpy as np
 from benchmarks.data.datasets import ViewDataset
 from benchmarks.errors import DataError
 from benchmarks.data.imagefolder import decode_rgb
-from benchmarks.evals.retrieval import class_disjoint_split
+from benchmarks.data.splits import class_disjoint_split
 from benchmarks.data.imagefolder import scan_imagefolder
 
 __all__ = ['RetrievalImages', 'CUB200Retrieval', 'Cars196Retrieval', 'ImageFolderRetrieval', 'build_retrieval_dataset',

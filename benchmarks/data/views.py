@@ -3,10 +3,11 @@
 Recipes, scaled from 224 px to the suite's image size ``size``:
 
 * ``compress``: RandomResizedCrop(size, scale=(0.08, 1)) + horizontal flip, no colour jitter or blur
-  (CompRess `train_student.py`, research/methods.md §1.5).
+  (UMBCvision/CompRess `train_student.py`, `get_train_loader`).
 * ``mocov2``: MoCo v2 "aug+": RandomResizedCrop(scale=(0.2, 1)), ColorJitter(0.4, 0.4, 0.4, 0.1)
-  with p = 0.8, grayscale p = 0.2, Gaussian blur p = 0.5, flip (§5.2). The blur σ range [0.1, 2.0]
-  and kernel (23 px at 224) are scaled by size/224 so small images are blurred like ImageNet crops.
+  with p = 0.8, grayscale p = 0.2, Gaussian blur p = 0.5, flip (facebookresearch/moco `main_moco.py`,
+  ``--aug-plus``). The blur σ range [0.1, 2.0] and kernel (23 px at 224) are scaled by size/224 so small
+  images are blurred like ImageNet crops.
 * ``center``: the evaluation view: resize the short side to size/0.875 and centre-crop ``size``
   (Resize(256) + CenterCrop(224) at ImageNet scale); images already at ``size`` pass unchanged.
 

@@ -13,7 +13,7 @@ or, when a job was started by ``srun`` without torchrun, translates Slurm's (``S
 ``SLURM_NTASKS``, ``SLURM_LOCALID``, the first host of ``SLURM_JOB_NODELIST`` as master), the same
 recipe as mmengine's slurm launcher. It initialises the process group itself *before* the mmengine
 Runner is built, with NCCL on GPUs and gloo on CPU: mmengine's own launcher calls
-``torch.cuda.set_device`` and fails on a CPU-only machine (DESIGN.md, verified facts).
+``torch.cuda.set_device`` and fails on a CPU-only machine (checked with mmengine 0.10.7).
 
 Rank 0 alone writes results, evaluates and logs; the others train and wait at `barrier`. The timeout
 is long (``SSLCB_DIST_TIMEOUT_MIN``, default 240 minutes) because the other ranks wait while rank 0

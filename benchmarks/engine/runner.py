@@ -233,22 +233,6 @@ class TrainingProgressHook(Hook):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         model.set_progress(runner.iter, runner.max_iters)
 
-    # the teacher's shared-output cache is organised by epoch (benchmarks/teachers/outputs.py)
-    def before_train_epoch(self, runner):
-        teacher = self._teacher(runner)
-        if hasattr(teacher, 'set_epoch'):
-            teacher.set_epoch(runner.epoch)
-
-    def after_train_epoch(self, runner):
-        teacher = self._teacher(runner)
-        if hasattr(teacher, 'epoch_done'):
-            teacher.epoch_done(runner.epoch)  # (mmengine advances runner.epoch after this hook)
-
-    @staticmethod
-    def _teacher(runner):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        return getattr(model, 'teacher', None)
-
 
 def _param_schedulers(budget: dict) -> list:
     sched = dict(budget.get('schedule', {}))
@@ -314,25 +298,38 @@ def check_budget(budget: dict, device: str = 'auto', world_size: int = 1) -> Non
 
 
 def build_method(name: str, method_cfg: dict, student: dict, teacher, device=None, prepared: dict | None = None,
-                 channels_last: bool = False):
-    """Instantiate a registered method with its hyperparameters (``method_cfg`` minus ``type``) and the
-    extra kwargs its ``prepare`` returned. ``method_cfg['type']``, when present, names the registered
-    class (a suite can run one class under several labels, e.g. ablation variants)."""
+                 channels_last: bool = False, teacher_outputs=None):
+    """Instantiate a registered method with its hyperparameters (``method_cfg`` minus ``type``, bound
+    to its ``__init__`` signature) and the extra kwargs its ``prepare`` returned; the bound values are
+    ``method.hparams``. ``method_cfg['type']``, when present, names the registered class (a suite can
+    run one class under several labels, e.g. ablation variants). ``teacher_outputs``: the callable that
+    puts the teacher's outputs into each training batch (default: the teacher itself on every view)."""
     cls = get_method(method_cfg.get('type', name))
-    kwargs = {k: v for k, v in method_cfg.items() if k != 'type'}
-    kwargs.update(prepared or {})
-    return cls(student=dict(student), teacher=teacher, data_preprocessor=ViewsPreprocessor(channels_last=channels_last),
-               **kwargs)
+    hparams = cls.bind_hyperparameters({k: v for k, v in method_cfg.items() if k != 'type'})
+    if teacher is not None and teacher_outputs is None:
+        teacher_outputs = default_teacher_outputs(teacher)
+    pre = ViewsPreprocessor(channels_last=channels_last, teacher_outputs=teacher_outputs)
+    method = cls(student=dict(student), teacher=teacher, data_preprocessor=pre, **hparams, **(prepared or {}))
+    method.hparams = hparams
+    return method
+
+
+def default_teacher_outputs(teacher):
+    """``(index, views) -> [teacher(view) for view in views]``: the teacher on every view, unshared."""
+    return lambda index, views: [teacher(x) for x in views]
 
 
 def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set, budget: dict,
                  work_dir: Path, seed: int, device: str = 'auto', desc: str | None = None,
-                 prepared: dict | None = None, resume: bool = False) -> TrainResult:
+                 prepared: dict | None = None, resume: bool = False, teacher_outputs=None,
+                 hooks: tuple = ()) -> TrainResult:
     """Train method ``name`` (a registered name, or a label whose ``method_cfg['type']`` is one) on
     ``train_set`` under ``budget``; returns the trained method and its cost.
 
     ``resume=True`` continues from the last epoch checkpoint in ``work_dir`` when there is one (the
-    same random numbers, loss curve and cumulative wall time as an uninterrupted run)."""
+    same random numbers, loss curve and cumulative wall time as an uninterrupted run). ``teacher_outputs``
+    and ``hooks``: how the teacher's outputs reach the batch (`build_method`) and the hooks that go with
+    it (e.g. the shared-output store's epoch)."""
     dev = resolve_device(device)
     info = dist_info()
     check_budget(budget, device, info.world_size)
@@ -342,7 +339,8 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
         if channels_last:
             teacher.to(memory_format=torch.channels_last)
     torch.manual_seed(seed)  # the method's own initialisation is part of the seeded run
-    method = build_method(name, method_cfg, student, teacher, prepared=prepared, channels_last=channels_last)
+    method = build_method(name, method_cfg, student, teacher, prepared=prepared, channels_last=channels_last,
+                          teacher_outputs=teacher_outputs)
     if channels_last:
         method.to(memory_format=torch.channels_last)
     if budget.get('sync_bn') and info.distributed:
@@ -390,7 +388,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
                                 max_keep_ckpts=1, save_last=True),
                 sampler_seed=dict(type='DistSamplerSeedHook'),
             ),
-            custom_hooks=[progress, TrainingProgressHook(), plain],
+            custom_hooks=[progress, TrainingProgressHook(), plain, *hooks],
             randomness=dict(seed=seed, deterministic=False),
             # fixed input shapes: let cuDNN pick the fastest convolution algorithms once
             env_cfg=dict(cudnn_benchmark=dev.type == 'cuda', dist_cfg=dict(backend='nccl')),

@@ -1,7 +1,7 @@
 """Cluster alignment (CA) of frozen features: k-means clusters matched one-to-one to the classes.
 
 Protocol of CompRess (Abbasi Koohpayegani, Tejankar, Pirsiavash, NeurIPS 2020, the "CA" column;
-reference code ``UMBCvision/CompRess/eval_cluster_alignment.py``; research/methods.md §1.7):
+reference code ``UMBCvision/CompRess/eval_cluster_alignment.py``; docs/methods.md#cluster-alignment):
 
     1. x = L2-normalise(centre-crop features)                       train [N, D], val [M, D]
     2. centroids = k-means(x_train, k)                              faiss, Euclidean, 20 iterations
@@ -38,6 +38,7 @@ from scipy.optimize import linear_sum_assignment
 from methods.kmeans import faiss_kmeans
 
 from benchmarks.evals.arrays import l2_normalise, to_numpy
+from benchmarks.evals.base import Column, Evaluator, register_evaluator
 
 __all__ = ['cluster_alignment', 'align_clusters', 'match_clusters']
 
@@ -196,3 +197,26 @@ def cluster_alignment(train_f, train_y, val_f, val_y, num_clusters: int | None =
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))
     _, val_clusters = index.search(xva, 1)
     return align_clusters(train_clusters, ytr, val_clusters[:, 0], yva, k, num_classes)
+
+
+@register_evaluator('ca')
+class ClusterAlignmentEvaluator(Evaluator):
+    """CompRess cluster alignment: k-means (k = classes) on train features, Hungarian matching of
+    clusters to classes on train, accuracy of the matched clusters on val."""
+
+    order = 40
+    uses_features = True
+    needs_network = False
+
+    @classmethod
+    def columns(cls, keys):
+        return [Column('ca_top1', 'CA', '.1f', 'accuracy', 'max')] if 'ca_top1' in keys else []
+
+    def caption(self):
+        return 'CA: k-means with k = classes on train features, Hungarian matching on train, val accuracy (CompRess)'
+
+    def run(self, ctx):
+        train_f, train_y, val_f, val_y = ctx.features()
+        return cluster_alignment(train_f, train_y, val_f, val_y, num_clusters=self.cfg.get('num_clusters'),
+                                 niter=self.cfg.get('niter', 20), seed=ctx.seed, num_classes=ctx.num_classes,
+                                 nredo=self.cfg.get('nredo', 1))

@@ -1,6 +1,6 @@
 """Detection transfer with MMDetection: fine-tune a Faster R-CNN on a student backbone, report AP.
 
-research/methods.md §6.4: students are judged the way MoCo/CompRess/SEED papers do it — a detector
+docs/methods.md#detection-transfer: students are judged the way MoCo/CompRess/SEED papers do it — a detector
 whose backbone is initialised from the student, fine-tuned end to end and evaluated on PASCAL VOC07
 test (after VOC07+12 trainval) or COCO val2017 (after train2017): AP50, AP (mean over IoU 0.50:0.95)
 and AP75. This module runs that with MMDetection 3.3 (mmcv 2.1, mmengine) **in a subprocess** so a
@@ -58,6 +58,7 @@ import time
 from pathlib import Path
 
 from benchmarks.engine.run_folder import write_json
+from benchmarks.evals.base import Column, Evaluator, register_evaluator
 
 METRIC_KEYS = ('det_ap50', 'det_ap', 'det_ap75')
 RESNET_DEPTHS = {'resnet18': 18, 'resnet34': 34, 'resnet50': 50}
@@ -425,16 +426,20 @@ def run_detection_subprocess(backbone_path, det_config, data_root, work_dir, tri
     """
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, '-m', 'benchmarks.evals.detection', '--backbone', str(backbone_path), '--det-config',
-           str(det_config), '--data-root', str(data_root), '--work-dir', str(work_dir), '--trials', str(trials),
+    from benchmarks.config import find_config
+    # -P: the working directory (left as it is, relative paths stay valid) must not shadow the package on
+    # PYTHONPATH; a project-relative config (configs/detection/x.py) is passed as the file it names
+    cmd = [sys.executable, '-P', '-m', 'benchmarks.evals.detection', '--backbone', str(backbone_path), '--det-config',
+           str(find_config(det_config) or det_config), '--data-root', str(data_root), '--work-dir', str(work_dir), '--trials', str(trials),
            '--seed', str(seed)]
     if options:
         cmd += ['--cfg-options', *options]
     log = work_dir / 'detection.log'
+    # the folder holding the `benchmarks` package this process imported (the checkout or site-packages)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get('PYTHONPATH', '')]))
     try:
         with open(log, 'w') as fh:
-            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env, timeout=timeout_s)
+            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return dict(det_status='failed', det_error=f'timed out after {timeout_s:.0f}s (log: {log})')
     result = work_dir / 'detection.json'
@@ -443,6 +448,97 @@ def run_detection_subprocess(backbone_path, det_config, data_root, work_dir, tri
         reason = next((ln for ln in reversed(lines) if ln.startswith('error:')), lines[-1] if lines else 'no output')
         return dict(det_status='failed', det_error=f'{reason[:300]} (log: {log})')
     return dict(det_status='ok', **json.loads(result.read_text()))
+
+
+def detection_data_root(det_cfg: dict, cache_dir=None) -> str:
+    """The dataset root of ``evals.detection``: ``data_root`` or, when None, the embedded detection set
+    (generated once, in the layout ``format`` names: 'voc' or 'coco')."""
+    if det_cfg.get('data_root'):
+        return str(det_cfg['data_root'])
+    from benchmarks.data.detection import DetectionSpec, materialise_detection
+    spec = DetectionSpec(**dict(det_cfg.get('embedded', {})))
+    return str(materialise_detection(spec, cache_dir) / det_cfg.get('format', 'voc'))
+
+
+@register_evaluator('detection')
+class DetectionEvaluator(Evaluator):
+    """Detection transfer: fine-tune an MMDetection detector (``config``) on the exported backbone in
+    a subprocess, ``trials`` times, and report AP50 / AP@[.5:.95] / AP75 on its test split (mean and
+    spread). A failed run records ``det_status='failed'`` and its reason; the other results stay."""
+
+    order = 70
+    needs_export = True
+
+    @classmethod
+    def check(cls, cfg, evals_cfg):
+        import importlib.util
+
+        from benchmarks.config import find_config
+        problems = []
+        missing = [m for m in ('mmcv', 'mmdet', 'pycocotools') if importlib.util.find_spec(m) is None]
+        if missing:
+            problems.append(f'the detection evaluation needs {", ".join(missing)}, which are not installed. Run '
+                            f'scripts/install_detection.sh (builds mmcv 2.1.0 once, ~12 min on 2 cores, then cached) '
+                            f'or leave detection out with --evals.')
+        if find_config(cfg['config']) is None:
+            problems.append(f"evals.detection.config={cfg['config']!r} does not exist; see configs/detection/.")
+        elif not cfg.get('data_root') and not Path(cfg['config']).name.startswith('embedded_'):
+            problems.append(f"evals.detection.config={cfg['config']!r} is a paper protocol and needs its dataset: "
+                            f'pass the VOCdevkit / COCO folder with --det-data-root DIR (tools/evaluate.py) or '
+                            f'evals.detection.data_root=DIR; only configs/detection/embedded_*.py run on the '
+                            f'embedded data.')
+        if cfg.get('data_root') and not Path(cfg['data_root']).is_dir():
+            problems.append(f"evals.detection.data_root={cfg['data_root']!r} is not a directory (the VOCdevkit or "
+                            f'COCO folder); leave it None for the embedded detection data.')
+        return problems
+
+    @classmethod
+    def columns(cls, keys):
+        if 'det_status' not in keys:  # detection ran: a failed run shows as 'failed' in its cells
+            return []
+        cols = [Column('det_ap50', 'AP50', '.1f', 'detection', 'max'), Column('det_ap', 'AP', '.1f', 'detection', 'max')]
+        if 'det_ap75' in keys:
+            cols.append(Column('det_ap75', 'AP75', '.1f', 'detection', 'max'))
+        return cols + [Column('det_ap50_std', 'AP50 std', '.2f', 'detection', None, detail=True),
+                       Column('det_ap_std', 'AP std', '.2f', 'detection', None, detail=True)]
+
+    def __init__(self, cfg=None, evals_cfg=None):
+        super().__init__(cfg, evals_cfg)
+        from benchmarks.config import find_config
+        found = find_config(self.cfg['config'])
+        self.config_file = str(found) if found is not None else self.cfg['config']
+        self.data_root = None
+
+    def caption(self):
+        data = self.cfg.get('data_root') or f"embedded detection data ({self.cfg.get('format', 'voc')} layout)"
+        return (f"detection: {Path(self.cfg['config']).stem} (MMDetection) on {data}, "
+                f"AP50 / AP@[.5:.95], mean of {self.cfg.get('trials', 1)} trial(s)")
+
+    def applies(self, kind: str) -> bool:
+        """The teacher row is fine-tuned only with ``evals.detection.teacher`` (it costs a student's run)."""
+        return kind != 'teacher' or bool(self.cfg.get('teacher', True))
+
+    def setup(self, log=print):
+        # the embedded detection data is generated (or found) now: a problem shows before any training
+        self.data_root = detection_data_root(self.cfg)
+
+    def run(self, ctx):
+        if ctx.backbone_path is None:
+            return {}
+        path = Path(ctx.backbone_path)
+        ctx.log(f'[{ctx.name}] detection transfer ({Path(self.config_file).stem})')
+        try:
+            root = self.data_root or detection_data_root(self.cfg)
+        except Exception as exc:  # noqa: BLE001  (data generation problems fail this cell only, with the reason)
+            return dict(det_status='failed', det_error=f'detection data: {exc}')
+        out = run_detection_subprocess(path, self.config_file, root, path.parent / f'detection{path.stem[len("backbone"):]}',
+                                       trials=self.cfg.get('trials', 1), seed=ctx.seed,
+                                       options=list(self.cfg.get('options', [])), timeout_s=self.cfg.get('timeout_s'))
+        keep = [*METRIC_KEYS, *(f'{k}_std' for k in METRIC_KEYS), 'det_seconds', 'det_status', 'det_error']
+        return {k: out[k] for k in keep if k in out}
+
+    def succeeded(self, metrics):
+        return metrics.get('det_status') == 'ok'
 
 
 def main(argv=None) -> int:

@@ -8,6 +8,8 @@ import warnings
 import torch
 from torch import nn
 
+from benchmarks.evals.base import Column, Evaluator, numbered_columns, register_evaluator
+
 __all__ = ['complexity']
 
 
@@ -73,3 +75,30 @@ def complexity(backbone: nn.Module, input_size: int, channels: int = 3) -> dict:
         input_size=int(input_size),
         unsupported_ops=unsupported,
     )
+
+
+@register_evaluator('flops')
+class ComplexityEvaluator(Evaluator):
+    """Parameters and GMACs of the backbone (fvcore) at the suite resolution and at ``sizes``."""
+
+    order = 50
+
+    @classmethod
+    def check(cls, cfg, evals_cfg):
+        sizes = cfg.get('sizes', [224])
+        if not all(isinstance(s, int) and s > 0 for s in sizes):
+            return [f'evals.flops.sizes={sizes!r} must be positive integers (input sides in pixels).']
+        return []
+
+    @classmethod
+    def columns(cls, keys):
+        cols = [Column(f, h, '.3f' if f != 'params_m' else '.2f', 'cost', 'min')
+                for f, h in (('params_m', 'Params (M)'), ('gmacs', 'GMACs')) if f in keys]
+        return cols + numbered_columns(keys, r'gmacs_(\d+)', 'GMACs @{}', fmt='.3f', group='cost', better='min')
+
+    def run(self, ctx):
+        c = complexity(ctx.backbone, ctx.image_size)
+        out = dict(params_m=c['params_m'], gmacs=c['gmacs'])
+        for size in self.cfg.get('sizes', [224]):
+            out[f'gmacs_{size}'] = complexity(ctx.backbone, size)['gmacs']
+        return out

@@ -12,12 +12,15 @@ Two families of rules are computed from a single exact faiss search:
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 import faiss
 import numpy as np
 
 from benchmarks.evals.arrays import l2_normalise, to_numpy
+
+from benchmarks.evals.base import Column, Evaluator, register_evaluator
 
 __all__ = ['knn_evaluate']
 
@@ -166,3 +169,47 @@ def knn_evaluate(train_feats, train_labels, val_feats, val_labels, *,
         out[f'knn{weighted_k}w_top1'] = 100.0 * w_top1 / n_val
         out[f'knn{weighted_k}w_top5'] = 100.0 * w_top5 / n_val if num_classes >= 5 else 100.0
     return {key: float(v) for key, v in out.items()}
+
+
+_KNN_KEY = re.compile(r'^knn(\d+)(w?)_top([15])$')
+
+
+@register_evaluator('knn')
+class KNNEvaluator(Evaluator):
+    """k-NN on frozen L2-normalised centre-view features: majority vote for each of ``majority_ks``
+    (CompRess) and the ``weighted_k``-NN weighted vote with ``temperature`` (InstDisc), top-1/top-5."""
+
+    order = 10
+    uses_features = True
+    needs_network = False
+
+    @classmethod
+    def check(cls, cfg, evals_cfg):
+        problems = []
+        ks = cfg.get('majority_ks', [])
+        if not all(isinstance(k, int) and k >= 1 for k in ks):
+            problems.append(f'evals.knn.majority_ks={ks!r} must be positive integers.')
+        if cfg.get('tie_break', 'nearest') not in _TIE_BREAKS:
+            problems.append(f"evals.knn.tie_break={cfg.get('tie_break')!r} is not one of {', '.join(_TIE_BREAKS)}.")
+        return problems
+
+    @classmethod
+    def columns(cls, keys):
+        found = {m.groups() for k in keys for m in [_KNN_KEY.match(k)] if m}
+        out = []
+        for k, weighted, top in sorted(found, key=lambda g: (g[1] == 'w', int(g[0]), g[2])):
+            header = f'{k}-NN' + (' w' if weighted else '') + (' top-5' if top == '5' else '')
+            out.append(Column(f'knn{k}{weighted}_top{top}', header, '.1f', 'accuracy', 'max', detail=top == '5'))
+        return out
+
+    def caption(self):
+        ks = '/'.join(str(k) for k in self.cfg['majority_ks'])
+        return (f"kNN on frozen L2-normalised centre-view features: {ks}-NN majority vote (CompRess/UMBC protocol, "
+                f"ties to the nearest class) and {self.cfg['weighted_k']}-NN weighted vote with "
+                f"τ={self.cfg['temperature']} (InstDisc)")
+
+    def run(self, ctx):
+        train_f, train_y, val_f, val_y = ctx.features()
+        return knn_evaluate(train_f, train_y, val_f, val_y, majority_ks=tuple(self.cfg['majority_ks']),
+                            weighted_k=self.cfg['weighted_k'], temperature=self.cfg['temperature'],
+                            tie_break=self.cfg.get('tie_break', 'nearest'))

@@ -37,6 +37,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from benchmarks.evals.base import Evaluator, numbered_columns, register_evaluator
+
 __all__ = ['measure_latency', 'device_name']
 
 
@@ -170,3 +172,30 @@ def measure_latency(backbone: nn.Module, image_size: int, device='cpu',
     out[f'throughput_b{bmax}'] = bmax / medians[bmax] if medians[bmax] > 0 else float('inf')
     out['latency_device'] = device_name(device)
     return out
+
+
+@register_evaluator('latency')
+class LatencyEvaluator(Evaluator):
+    """Median forward time at each of ``batch_sizes`` on the run's device, and throughput."""
+
+    order = 60
+
+    @classmethod
+    def check(cls, cfg, evals_cfg):
+        sizes = cfg.get('batch_sizes', [1, 64])
+        if not sizes or not all(isinstance(b, int) and b > 0 for b in sizes):
+            return [f'evals.latency.batch_sizes={sizes!r} must be positive integers.']
+        return []
+
+    @classmethod
+    def columns(cls, keys):
+        return (numbered_columns(keys, r'latency_b(\d+)_ms', 'ms @b{}', fmt='.2f', group='cost', better='min')
+                + numbered_columns(keys, r'throughput_b(\d+)', 'img/s @b{}', fmt=',.0f', group='cost', better='max'))
+
+    def caption(self):
+        return 'latency: median forward time, batch ' + ' and '.join(str(b) for b in self.cfg.get('batch_sizes', [1, 64]))
+
+    def run(self, ctx):
+        return measure_latency(ctx.backbone, ctx.image_size, ctx.device,
+                               batch_sizes=tuple(self.cfg.get('batch_sizes', (1, 64))),
+                               max_time_s=self.cfg.get('max_time_s', 2.0))

@@ -1,6 +1,6 @@
 """Linear probe on frozen features: a single ``Linear(D, num_classes)`` head trained with SGD.
 
-Two named protocols (research/methods.md §1.7, §6.1), the dict ``PROTOCOLS``:
+Two named protocols (docs/methods.md#linear-probe), the dict ``PROTOCOLS``:
 
 * ``'compress'`` (CompRess, Abbasi Koohpayegani et al., NeurIPS 2020; reference code
   ``UMBCvision/CompRess/eval_linear.py``): head = ``Normalize (L2) -> FullBatchNorm -> Linear``.
@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader
 
 from benchmarks.data.datasets import ViewsPreprocessor
 from benchmarks.engine.features import extract_features
+from benchmarks.evals.base import Column, Evaluator, register_evaluator
 
 __all__ = ['PROTOCOLS', 'FeatureTransform', 'scaled_schedule', 'lr_per_epoch', 'linear_probe',
            'linear_probe_augmented']
@@ -350,3 +351,58 @@ def linear_probe_augmented(backbone, train_set, val_set, protocol: str = 'compre
         backbone.train(was_training)
     out['linear_mode'] = 'augmented'
     return out
+
+
+
+PROTOCOL_SOURCES = {'compress': 'CompRess eval_linear.py', 'moco': 'MoCo main_lincls.py'}
+MODES = ('cached', 'augmented')
+
+
+@register_evaluator('linear')
+class LinearProbeEvaluator(Evaluator):
+    """Linear probe on frozen features, final epoch: ``protocol`` 'compress' or 'moco'; ``mode``
+    'cached' (centre-view features extracted once, the fast path) or 'augmented' (a fresh ``recipe``
+    view of every training image each epoch, as the reference codes do)."""
+
+    order = 20
+    needs_network = False
+
+    @property
+    def uses_features(self):
+        return self.cfg.get('mode', 'cached') == 'cached'
+
+    @classmethod
+    def check(cls, cfg, evals_cfg):
+        problems = []
+        if cfg.get('protocol', 'compress') not in PROTOCOLS:
+            problems.append(f"evals.linear.protocol={cfg.get('protocol')!r} is not one of {', '.join(PROTOCOLS)}.")
+        if cfg.get('mode', 'cached') not in MODES:
+            problems.append(f"evals.linear.mode={cfg.get('mode')!r} is not one of {', '.join(MODES)}.")
+        scale = cfg.get('epochs_scale', 1.0)
+        if not isinstance(scale, (int, float)) or scale <= 0:
+            problems.append(f'evals.linear.epochs_scale={scale!r} must be a positive number.')
+        return problems
+
+    @classmethod
+    def columns(cls, keys):
+        return [Column(f, h, '.1f', 'accuracy', 'max', detail=f.endswith('top5'))
+                for f, h in (('linear_top1', 'Linear'), ('linear_top5', 'Linear top-5')) if f in keys]
+
+    def caption(self):
+        protocol = self.cfg['protocol']
+        how = ('centre-view features extracted once' if self.cfg.get('mode', 'cached') == 'cached'
+               else 'augmented every epoch')
+        return (f"linear probe: {protocol} protocol ({PROTOCOL_SOURCES.get(protocol, protocol)}), {how}, "
+                f"epochs ×{self.cfg.get('epochs_scale', 1.0):g}")
+
+    def run(self, ctx):
+        protocol, scale = self.cfg['protocol'], self.cfg.get('epochs_scale', 1.0)
+        if self.uses_features:
+            train_f, train_y, val_f, val_y = ctx.features()
+            return linear_probe(train_f, train_y, val_f, val_y, protocol=protocol, num_classes=ctx.num_classes,
+                                epochs_scale=scale, seed=ctx.seed, device=ctx.device)
+        if ctx.backbone is None:  # raw pixels have no network to embed fresh views with
+            return dict(linear_mode='augmented (skipped for raw pixels)')
+        return linear_probe_augmented(ctx.backbone, ctx.train_set, ctx.val_set, protocol=protocol,
+                                      num_classes=ctx.num_classes, epochs_scale=scale,
+                                      recipe=self.cfg.get('recipe', 'compress'), device=ctx.device, seed=ctx.seed)

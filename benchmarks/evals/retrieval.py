@@ -1,7 +1,7 @@
 """Image retrieval Recall@K of frozen features, under the class-disjoint protocol.
 
 Protocol (Oh Song, Xiang, Jegelka, Savarese, "Deep Metric Learning via Lifted Structured Feature
-Embedding", CVPR 2016; research/methods.md §6.3; reference code ``rksltnl/Deep-Metric-Learning-CVPR16``,
+Embedding", CVPR 2016; docs/methods.md#retrieval; reference code ``rksltnl/Deep-Metric-Learning-CVPR16``,
 whose evaluation the metric-learning repos that report CUB/Cars Recall@K follow):
 
 * the classes, sorted by id, are cut in two: the first half is the train part, the second half the
@@ -15,7 +15,7 @@ For the frozen self-supervised features of this harness, features are the (centr
 features of `benchmarks.engine.features.extract_features`, L2-normalised here, and compared by inner
 product (cosine similarity), which ranks exactly as the Euclidean distance of the reference code
 does on unit vectors. Deviation: nothing is trained on the train part; it is only excluded from the
-test set (whether CompRess fine-tuned on it is unverified, research/methods.md §6.3).
+test set (whether CompRess fine-tuned on it is unverified, docs/methods.md#retrieval).
 """
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from typing import Iterable
 
 import numpy as np
 
+from benchmarks.data.splits import class_disjoint_split
 from benchmarks.evals.arrays import l2_normalise, to_numpy
+from benchmarks.evals.base import Evaluator, numbered_columns, register_evaluator
 
 __all__ = ['recall_at_k', 'class_disjoint_split', 'RECALL_KS']
 
@@ -123,37 +125,45 @@ def recall_at_k(features, labels, ks: Iterable[int] = RECALL_KS, *,
     return {f'retrieval_r{k}': float(100.0 * int(h) / n) for k, h in zip(ks, hits)}
 
 
-def class_disjoint_split(labels, num_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the train part (first half of the classes) and test part (second half).
+RETRIEVAL_DATASETS = ('val_split', 'cub200', 'cars196', 'imagefolder')
 
-    Protocol: Oh Song et al. CVPR 2016 (research/methods.md §6.3): the classes sorted by id are cut
-    in two; every image of a class goes to that class's part.
 
-    Args:
-        labels: ``[N]`` integer class ids.
-        num_classes: ``None``: the classes are the distinct ids present in ``labels``; an int ``C``:
-            the classes are ``0 .. C-1`` (labels must lie in that range), so a class with no image
-            still takes its place in the order (as CUB's ``classes.txt`` fixes the cut at 100).
+@register_evaluator('retrieval')
+class RetrievalEvaluator(Evaluator):
+    """Class-disjoint Recall@K: the second half of the classes, each query against all the others;
+    on the suite's val split, or on an external test set (``dataset`` + ``root``) embedded here."""
 
-    Returns:
-        ``(train_idx, test_idx)``: int64 index arrays into ``labels``, ascending. With ``C`` classes,
-        the train part holds the first ``C // 2`` classes and the test part the remaining
-        ``C - C // 2``: for an odd count, the **test** part gets the extra class (more queries).
+    order = 30
+    uses_features = True
+    needs_network = False
 
-    Raises:
-        ValueError: on labels outside ``[0, num_classes)`` or fewer than 1 class.
-    """
-    y = to_numpy(labels, np.int64).reshape(-1)
-    if num_classes is None:
-        classes = np.unique(y)
-    else:
-        if num_classes < 1:
-            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        if len(y) and (y.min() < 0 or y.max() >= num_classes):
-            raise ValueError(f'labels must lie in [0, {num_classes}), found range [{y.min()}, {y.max()}]')
-        classes = np.arange(num_classes)
-    if len(classes) == 0:
-        raise ValueError('no classes: labels is empty and num_classes is None')
-    test_classes = classes[len(classes) // 2:]
-    in_test = np.isin(y, test_classes)
-    return np.flatnonzero(~in_test).astype(np.int64), np.flatnonzero(in_test).astype(np.int64)
+    @classmethod
+    def check(cls, cfg, evals_cfg):
+        from pathlib import Path
+        dataset = cfg.get('dataset', 'val_split')
+        if dataset == 'val_split':
+            return []
+        if dataset not in RETRIEVAL_DATASETS:
+            return [f"evals.retrieval.dataset={dataset!r} is not one of {', '.join(RETRIEVAL_DATASETS)}."]
+        if not cfg.get('root') or not Path(cfg['root']).is_dir():
+            return [f"evals.retrieval.root={cfg.get('root')!r} is not a directory; pass the {dataset} folder with "
+                    f"--cfg-options evals.retrieval.root=DIR."]
+        return []
+
+    @classmethod
+    def columns(cls, keys):
+        return numbered_columns(keys, r'retrieval_r(\d+)', 'R@{}', fmt='.1f', group='retrieval', better='max')
+
+    def caption(self):
+        where = 'the val split' if self.cfg.get('dataset', 'val_split') == 'val_split' else self.cfg['dataset']
+        return (f"retrieval Recall@{'/'.join(str(k) for k in self.cfg.get('ks', [1, 2, 4, 8]))} on {where}, "
+                f"second half of the classes, each query against the others (Oh Song et al. 2016)")
+
+    def run(self, ctx):
+        if ctx.retrieval_set is None:  # the class-disjoint split of the suite's own val set
+            _, _, val_f, val_y = ctx.features()
+            _, idx = class_disjoint_split(val_y, ctx.num_classes)
+            feats, labels = val_f[idx], val_y[idx]
+        else:
+            feats, labels = ctx.embed(ctx.retrieval_set, 'retrieval')
+        return recall_at_k(feats, labels, ks=tuple(self.cfg.get('ks', [1, 2, 4, 8])))

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.perf import MEASUREMENTS, PerfError, PerfSettings, parse_only, run_perf
-from benchmarks.perf.common import REPO_ROOT
+from benchmarks.config import results_dir
 from benchmarks.perf.output import fmt, write_outputs
 
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--threads', type=int, default=None, help='torch intra-op threads (default: torch\'s choice)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--name', default=None, help='output file stem (default perf-<device>[-quick])')
-    p.add_argument('--out-dir', default=str(REPO_ROOT / 'results' / 'perf'))
+    p.add_argument('--out-dir', default=str(results_dir() / 'perf'))
     p.add_argument('--work-dir', default=None, help='scratch folder (default: a temporary one, removed at the end)')
     return p
 

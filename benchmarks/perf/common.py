@@ -4,7 +4,7 @@ model/batch/loop helpers every measurement uses.
 Every figure is a list of per-repeat values reduced to ``median``/``min``/``max`` (`figure`); every
 target is a figure compared with a threshold (`target`). Models follow the brief of the
 performance issue: on CPU a ResNet-18 x0.125 student and a random frozen ResNet-18 x0.5 teacher with
-a MoCo v2 MLP head (the default suite's shapes, DESIGN.md), 32 px, batch 64; on CUDA a ResNet-18
+a MoCo v2 MLP head (the default suite's shapes, configs/suites/default.py), 32 px, batch 64; on CUDA a ResNet-18
 student and a ResNet-50 teacher, 224 px, batch 256.
 """
 from __future__ import annotations
@@ -158,7 +158,7 @@ def build_teacher(arch: dict, seed: int = 0, head_dim: int = 128):
 
 def method_cfg(name: str, device: str, **overrides) -> dict:
     """The hyperparameters a method trains with: the default suite's (CPU-sized banks, from
-    configs/suites/default.py) on CPU, the official ones (configs/methods/<name>.py) on CUDA."""
+    configs/suites/default.py) on CPU, the official ones (the methods' __init__ defaults) on CUDA."""
     from benchmarks.config import method_defaults, resolve
     if device == 'cuda':
         cfg = method_defaults(name)
@@ -268,9 +268,11 @@ def run_worker(module: str, spec: dict, env: dict | None = None, timeout_s: floa
     """Run ``python -m module --worker JSON`` in a fresh interpreter (fresh peak RSS, fresh
     OpenMP state) and return the JSON it printed after `RESULT_TAG`."""
     full_env = dict(os.environ)
+    # the folder holding the `benchmarks` package this process imported (the checkout or site-packages);
+    # -P: the working directory (left as it is) must not shadow it
     full_env['PYTHONPATH'] = str(REPO_ROOT) + os.pathsep + full_env.get('PYTHONPATH', '')
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, '-m', module, '--worker', json.dumps(spec)], cwd=REPO_ROOT,
+    proc = subprocess.run([sys.executable, '-P', '-m', module, '--worker', json.dumps(spec)],
                           env=full_env, capture_output=True, text=True, timeout=timeout_s)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_TAG):

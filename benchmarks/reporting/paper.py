@@ -1,12 +1,12 @@
 """Published numbers next to a run's own: the "ours vs paper" table of a paper-reproduction suite.
 
 A paper suite (``configs/suites/paper_*.py``) carries, besides the runnable settings, the numbers the
-paper published for that table, as transcribed in research/methods.md (§1.8 CompRess Table 1, §2.3
-SEED, §4 SlimCLR)::
+paper published for that table (CompRess Table 1, SEED ResNet-18, SlimCLR-MoCo v2; their sources are
+listed in docs/methods.md#paper-reproduction-suites)::
 
     paper = dict(
-        title='...', source='research/methods.md §1.8', protocol='...',
-        gpu_hours='...' or dict(teacher='...', student='...'),     # only what the notes state
+        title='...', source='...', protocol='...',
+        gpu_hours='...' or dict(teacher='...', student='...'),     # only what the sources state
         results={row label: {metric field: value in %}},
         unverified=['label', 'label/metric', ...],                  # optional
     )
@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 from tabulate import tabulate
 
-from benchmarks.reporting.leaderboard import metric_columns
+from benchmarks.reporting.columns import metric_columns
 
 __all__ = ['PAPER_ONLY', 'MISSING', 'paper_rows', 'paper_table', 'paper_caption']
 
@@ -95,7 +95,7 @@ def _metric_fields(results: dict) -> tuple[list[str], dict]:
     seen = []
     for metrics in results.values():
         seen += [f for f in metrics if f not in seen]
-    known = [(f, h) for f, h, _ in metric_columns([{f: 0.0 for f in seen}], top5=True) if f in seen]
+    known = [(c.field, c.header) for c in metric_columns([{f: 0.0 for f in seen}]) if c.field in seen]
     fields = [f for f, _ in known] + [f for f in seen if f not in dict(known)]
     return fields, {f: dict(known).get(f, f) for f in fields}
 

@@ -51,7 +51,7 @@ def _ok(row) -> bool:
 def accuracy_metric(rows) -> tuple[str, str] | None:
     """``(field, axis label)`` of the accuracy the cost plots use: ``linear_top1`` when any row has it,
     else the kNN top-1 with the largest k (weighted before majority vote at equal k: the 200-NN weighted
-    vote is the InstDisc standard, research/methods.md §6.2); None when neither exists."""
+    vote is the InstDisc standard, docs/methods.md#knn); None when neither exists."""
     present = {k for r in rows if _ok(r) for k, v in r.items() if _num(v) is not None}
     if 'linear_top1' in present:
         return 'linear_top1', 'Linear probe top-1 (%)'

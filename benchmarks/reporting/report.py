@@ -1,4 +1,4 @@
-"""`tools/report.py`: every leaderboard table and plot of one run, or of several runs merged.
+"""Every leaderboard table and plot of one run, or of several runs merged (`tools/report.py`).
 
 ``write_reports`` is what a finished run calls: `benchmarks.reporting.leaderboard.write_leaderboard` (markdown,
 CSV, JSON, LaTeX, HTML) plus `benchmarks.reporting.plots.write_plots` into ``<out>/plots/``. ``load_runs`` reads run
@@ -11,14 +11,11 @@ by side in one comparison:
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 from benchmarks.errors import ConfigError
-
-EXIT_BAD_INPUT = 2
+from benchmarks.reporting.row import ResultRow, RowSchemaError
 
 
 class ReportError(ConfigError):
@@ -63,6 +60,10 @@ def read_run(run_dir) -> tuple[list, str]:
         raise ReportError(f'{path} does not hold a JSON list of row objects (found '
                           f'{type(rows).__name__}); it is not a rows.json written by this benchmark. Pass the '
                           f'folder of a benchmark run.')
+    try:
+        rows = [ResultRow.from_dict(r).to_dict() for r in rows]
+    except (RowSchemaError, TypeError, ValueError) as exc:
+        raise ReportError(f'{path}: {exc}.') from None
     caption = ''
     board = run_dir / 'leaderboard.json'
     if board.is_file():  # the caption is optional: a report without one is still a report
@@ -118,45 +119,3 @@ def load_runs(run_dirs, labels=None) -> tuple[list, str]:
     merged += [r for kind, rows in kinds.items() if kind not in ('teacher', 'method') for r in rows]
     caption = '\n\n'.join(f'**Run {label}**: {cap}' for label, (_, cap) in zip(names, runs) if cap)
     return merged, caption
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        prog='tools/report.py',
-        description='Regenerate the leaderboard tables (markdown, CSV, JSON, LaTeX booktabs, self-contained '
-                    'HTML) and plots (accuracy vs GMACs/params with the Pareto front, training loss curves, '
-                    'training cost; PNG at 150 dpi + SVG in <out>/plots/) from the rows.json of one or more '
-                    'run folders. With several runs, their rows are merged into one comparison: each row is '
-                    'labelled "<method> [<run label>]" so the same method under different runs sits side '
-                    'by side, and the captions are joined.',
-        epilog='examples:\n  python tools/report.py results/default-all-2\n'
-               '  python tools/report.py results/e10 results/e100 --labels 10ep,100ep --out results/compare',
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('runs', nargs='+', metavar='RUN_DIR', help='run folder(s) holding rows.json')
-    parser.add_argument('--out', type=Path, default=None,
-                        help='output folder (default: the run folder itself; required with several runs)')
-    parser.add_argument('--labels', default=None,
-                        help='comma-separated run labels, one per RUN_DIR (default: the folder names)')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    labels = args.labels.split(',') if args.labels is not None else None
-    try:
-        if len(args.runs) > 1 and args.out is None:
-            raise ReportError(f'{len(args.runs)} run folders were given but no --out: a merged comparison '
-                              f'belongs to none of them. Pass --out DIR for the merged tables and plots.')
-        rows, caption = load_runs(args.runs, labels)
-        if not rows:
-            raise ReportError(f'{", ".join(args.runs)}: rows.json holds no rows yet, so there is nothing to '
-                              f'report. Wait until the run has finished at least one method.')
-    except ReportError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return EXIT_BAD_INPUT
-    out = args.out if args.out is not None else Path(args.runs[0])
-    paths = write_reports(rows, out, caption)
-    print(f'{len(rows)} rows from {len(args.runs)} run(s) → {out}')
-    for name in paths:
-        print(f'  {name}')
-    return 0

@@ -1,7 +1,12 @@
-"""Teacher sharing: the frozen teacher's outputs on the training stream, computed once per run.
+"""The teacher's outputs on the training stream: into the batch, and computed once per run.
+
+`TeacherOutputs` is what the harness hands to the training's data preprocessor: for every batch it
+returns the teacher's outputs on each view, which join the batch as ``batch['teacher']`` (the method
+never calls the teacher). `TeacherOutputHook` tells it the epoch. With sharing it reads and writes a
+`TeacherOutputCache`:
 
 Every method of a suite sees the same views in the same order (views are seeded by (seed, epoch,
-sample index, view) and the sampler by (seed, epoch): DESIGN.md "Fair comparison rules"), so the
+sample index, view) and the sampler by (seed, epoch): docs/methods.md#fair-comparison-rules), so the
 teacher's outputs on view ``v`` of sample ``i`` in epoch ``e`` under augmentation recipe ``r`` are the
 same for every method that asks. The first method computes them; the others read them back. A
 *stream* is ``(recipe, v)``; its storage holds, per slot and sample, the pooled backbone feature and
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from mmengine.hooks import Hook
 
 DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16, 'float32': torch.float32}
 
@@ -67,7 +73,7 @@ class _Stream:
 
 
 class TeacherOutputCache:
-    """Shared teacher outputs of one run (see module doc). Attach with ``Teacher.attach_cache``."""
+    """Shared teacher outputs of one run (see module doc), read and written through `TeacherOutputs`."""
 
     def __init__(self, num_samples: int, slots: int, dims: dict, dtype: str = 'float16', storage: str = 'memory',
                  device='cpu', folder: Path | None = None):
@@ -126,3 +132,58 @@ def cache_key(teacher_fingerprint: str, data: dict, seed: int, image_size: int, 
                 batch_size=budget['batch_size'], epochs=budget['epochs'], views=budget.get('views_per_image'),
                 world=world_size, amp=budget.get('amp'))
     return hashlib.sha1(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class TeacherOutputs:
+    """The teacher's outputs on the views of a training batch, for `ViewsPreprocessor`.
+
+    ``__call__(index [N], views [V] of [N, 3, H, W]) -> [V] of dict(backbone, head)``. With a ``cache``,
+    view ``v`` of the stream ``recipe`` is looked up by (recipe, v, epoch slot, sample index) and
+    computed (and stored) only when no earlier method of the run completed that epoch; what an
+    interrupted method wrote in its last, unfinished epoch is never marked complete.
+    """
+
+    def __init__(self, teacher, cache: TeacherOutputCache | None = None, recipe: str | None = None):
+        self.teacher, self.cache, self.recipe = teacher, cache, recipe
+        self.slot = 0
+        self._written = set()
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.cache is not None:
+            self.slot = epoch % self.cache.slots
+
+    def epoch_done(self, epoch: int) -> None:
+        """Streams written during ``epoch`` are complete for its slot: later methods read them."""
+        if self.cache is not None:
+            for key in self._written:
+                self.cache.stream(key).mark_complete(epoch % self.cache.slots)
+        self._written = set()
+
+    def __call__(self, index: torch.Tensor, views) -> list:
+        out = []
+        for v, x in enumerate(views):
+            key = (self.recipe, v)
+            found = self.cache.get(key, self.slot, index) if self.cache is not None and self.recipe else None
+            if found is None:
+                found = self.teacher(x)
+                if self.cache is not None and self.recipe:
+                    self.cache.put(key, self.slot, index, found)
+                    self._written.add(key)
+            out.append(found)
+        return out
+
+
+class TeacherOutputHook(Hook):
+    """Keeps `TeacherOutputs` on the runner's epoch (the shared store is organised by epoch)."""
+
+    priority = 'HIGH'
+
+    def __init__(self, outputs: TeacherOutputs):
+        self.outputs = outputs
+
+    def before_train_epoch(self, runner):
+        self.outputs.set_epoch(runner.epoch)
+
+    def after_train_epoch(self, runner):
+        self.outputs.epoch_done(runner.epoch)  # (mmengine advances runner.epoch after this hook)
+

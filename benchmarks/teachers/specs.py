@@ -1,13 +1,13 @@
 """Public SSL teacher checkpoints as data: layouts, detection and architecture inference.
 
-Every released self-supervised checkpoint nests its backbone differently (research/methods.md §8):
+Every released self-supervised checkpoint nests its backbone differently (docs/methods.md#teacher-checkpoints):
 MoCo v1/v2 keep the query encoder under ``state_dict`` with the prefix ``module.encoder_q.``, SwAV
 ships a raw ``module.``-prefixed dict with a projection head and prototypes, CompRess students hide
 under ``model`` next to a pickled ``argparse.Namespace`` ... A `TeacherSpec` describes one such
 layout (where the state dict is, which keys are backbone, head, or deliberately ignored) and
 `detect_spec` picks the first spec whose layout a loaded checkpoint matches *exactly* (no key left
 unexplained), so a file is never half-loaded into a random teacher (the failure mode of the official
-CompRess loaders, research/methods.md §1.9 item 3).
+CompRess loaders, ``train_student.py`` and ``eval_knn.py``).
 
 `infer_arch` reads the architecture (``dict(arch, width, small_input)`` for
 `methods.backbones.build_backbone`) from a backbone state dict's key names and shapes.
@@ -31,7 +31,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # name -> (mean, std) of the RGB input a network expects, per channel, on [0, 1] pixel values
 INPUT_NORMS = {
     'imagenet': (IMAGENET_MEAN, IMAGENET_STD),
-    'unit': ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),  # TF SimCLR: [0, 1] RGB, no mean/std (methods.md §1.3)
+    'unit': ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),  # TF SimCLR: [0, 1] RGB, no mean/std (tonylins/simclr-converter)
 }
 
 _NBT = re.compile(r'(^|\.)num_batches_tracked$')
@@ -75,7 +75,7 @@ HEAD_LAYOUTS = {h.kind: h for h in (
 
 @dataclass(frozen=True)
 class TeacherSpec:
-    """One public checkpoint layout (research/methods.md §8), as data.
+    """One public checkpoint layout (docs/methods.md#teacher-checkpoints), as data.
 
     * ``container``: top-level keys tried in order to reach the state dict; ``''`` (or an empty
       tuple) means the file itself is the state dict.
@@ -96,7 +96,7 @@ class TeacherSpec:
       spec is only used when named explicitly.
     * ``input_norm``: key of `INPUT_NORMS`; ``feature``: which output is distilled by default
       (informational, each method chooses its own): ``'backbone'`` everywhere, as CompRess does with
-      MoCo and SwAV teachers (methods.md §1.3); SEED distils the ``'head'`` instead (§2.1, §2.4 item 5).
+      MoCo and SwAV teachers (``train_student.py``); SEED distils the ``'head'`` instead (``seed/builder.py``).
     """
     name: str
     description: str

@@ -3,11 +3,11 @@
 A teacher is always frozen, in eval mode, run under ``torch.inference_mode()`` and never wrapped
 for DDP (methods hold it outside their module tree). Its outputs are ``dict(backbone=[N, D_b],
 head=[N, D_h] or None)``; each method picks the feature it distils (CompRess: pooled backbone,
-SEED: projection head; research/methods.md §1.3, §2.1).
+SEED: projection head; CompRess ``train_student.py``, SEED ``seed/builder.py``).
 
 Checkpoints:
 * this project's format (`save_teacher`), loaded as written;
-* any public SSL checkpoint layout of research/methods.md §8, described as data in
+* any public SSL checkpoint layout (docs/methods.md#teacher-checkpoints), described as data in
   `benchmarks.teachers.specs` (MoCo v1/v2/v3, SwAV, converted SimCLR/BYOL, CompRess/SEED students,
   plain torchvision state dicts), detected from the file or forced by name. The architecture is read
   from the weights unless given.
@@ -15,10 +15,10 @@ Checkpoints:
 Loading always uses ``torch.load(weights_only=True)``; extra pickled classes (CompRess' argparse
 ``opt``) are unpickled only when the user allow-lists them. The loaded keys must match exactly: the
 official CompRess loaders use ``strict=False`` unchecked and silently distil from a random teacher on
-a prefix mismatch (research/methods.md §1.9); here a mismatch is an error naming the spec and keys.
+a prefix mismatch (``train_student.py``, ``eval_knn.py``); here a mismatch is an error naming the spec and keys.
 
 Input normalisation: students always receive ImageNet-normalised inputs. A teacher trained on other
-inputs (converted TF SimCLR: [0, 1] RGB, methods.md §1.3) re-normalises them before its backbone.
+inputs (converted TF SimCLR: [0, 1] RGB, tonylins/simclr-converter) re-normalises them before its backbone.
 """
 from __future__ import annotations
 
@@ -134,56 +134,20 @@ class Teacher(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         super().train(False)
-        # sharing (benchmarks/teachers/outputs.py): outputs rounded to output_dtype, looked up in the cache
-        # when the input is a view of the batch bound by the method
+        # outputs rounded to output_dtype (the shared-output store's precision, with or without sharing)
         self.output_dtype = None
-        self.cache = None
-        self.images_forwarded = 0   # images this teacher actually ran on (cache hits excluded)
-        self._recipe, self._bound, self._slot, self._written = None, None, 0, set()
+        self.images_forwarded = 0   # images this teacher actually ran on
 
     def train(self, mode: bool = True):
         """A teacher never leaves eval mode (BN running statistics, as in every official repo)."""
         return super().train(False)
 
-    # --- sharing ----------------------------------------------------------------------------------
     def set_output_dtype(self, dtype: torch.dtype | None) -> None:
-        """Round every output to ``dtype`` (the sharing cache's), with or without the cache."""
+        """Round every output to ``dtype`` (the shared-output store's), with or without sharing."""
         self.output_dtype = dtype
 
-    def attach_cache(self, cache, recipe: str | None = None) -> None:
-        """Read/write teacher outputs of the training stream ``recipe`` in ``cache`` (None detaches).
-        What an interrupted method wrote in its last, unfinished epoch is never marked complete."""
-        self.cache, self._recipe, self._written = cache, recipe, set()
-
-    def bind_batch(self, index: torch.Tensor | None, views=None) -> None:
-        """The training batch being processed (``Method.forward`` binds it): a call on one of its views
-        is a lookup of (recipe, view, epoch slot, index) in the cache."""
-        self._bound = (index, list(views)) if index is not None else None
-
-    def set_epoch(self, epoch: int) -> None:
-        if self.cache is not None:
-            self._slot = epoch % self.cache.slots
-
-    def epoch_done(self, epoch: int) -> None:
-        """Streams written during ``epoch`` are complete for its slot: later methods read them."""
-        if self.cache is not None:
-            for key in self._written:
-                self.cache.stream(key).mark_complete(epoch % self.cache.slots)
-        self._written = set()
-
-    def _cache_key(self, x):
-        if self.cache is None or self._bound is None or self._recipe is None:
-            return None
-        index, views = self._bound
-        v = next((i for i, t in enumerate(views) if t is x), None)
-        return None if v is None else ((self._recipe, v), index)
-
     def forward(self, x: torch.Tensor) -> dict:
-        found = self._cache_key(x)
-        if found is not None:
-            out = self.cache.get(found[0], self._slot, found[1])
-            if out is not None:
-                return out
+        """``dict(backbone=[N, D_b], head=[N, D_h] or None)`` of an ImageNet-normalised batch [N, 3, H, W]."""
         self.images_forwarded += x.shape[0]
         with torch.inference_mode():
             if self.renorm is not None:
@@ -193,12 +157,8 @@ class Teacher(nn.Module):
             if self.output_dtype is not None:
                 f = f.to(self.output_dtype).float()
                 h = h.to(self.output_dtype).float() if h is not None else None
-        out = dict(backbone=f.clone(), head=h.clone() if h is not None else None)
-        if found is not None:
-            self.cache.put(found[0], self._slot, found[1], out)
-            self._written.add(found[0])
         # clone outside inference mode: losses may save these tensors for backward
-        return out
+        return dict(backbone=f.clone(), head=h.clone() if h is not None else None)
 
     def feature_extractor(self) -> nn.Module:
         """A module taking ImageNet-normalised input and returning the backbone feature
@@ -213,8 +173,8 @@ class Teacher(nn.Module):
 
 
 def linear_head(in_dim: int, hidden_dim: None, out_dim: int) -> nn.Linear:
-    """MoCo v1's ``fc = Linear(in, out)`` (research/methods.md §8); ``hidden_dim`` must be None (the
-    builder signature is shared with the two-layer heads)."""
+    """MoCo v1's ``fc = Linear(in, out)`` (facebookresearch/moco ``moco/builder.py``); ``hidden_dim`` must be
+    None (the builder signature is shared with the two-layer heads)."""
     if hidden_dim is not None:
         raise ValueError(f'a linear head has no hidden layer, got hidden_dim={hidden_dim}')
     return nn.Linear(in_dim, out_dim)
@@ -222,8 +182,8 @@ def linear_head(in_dim: int, hidden_dim: None, out_dim: int) -> nn.Linear:
 
 def swav_projection_head(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
     """SwAV's ``projection_head = Linear(in, hidden) - BN1d - ReLU - Linear(hidden, out)`` with Linear
-    biases (keys ``0.*, 1.*, 3.*``; research/methods.md §8). SwAV L2-normalises the output afterwards
-    (``normalize=True``, §2.1); that is left to the distillation loss, as for every head here."""
+    biases (keys ``0.*, 1.*, 3.*``; facebookresearch/swav ``src/resnet50.py``). SwAV L2-normalises the
+    output afterwards (``normalize=True``); that is left to the distillation loss, as for every head here."""
     return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
                          nn.Linear(hidden_dim, out_dim))
 

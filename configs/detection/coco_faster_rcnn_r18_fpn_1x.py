@@ -1,4 +1,4 @@
-# COCO transfer (research/methods.md §6.4): Faster R-CNN + FPN, 1x schedule (12 epochs, steps 8/11, SGD lr
+# COCO transfer (docs/methods.md#detection-transfer): Faster R-CNN + FPN, 1x schedule (12 epochs, steps 8/11, SGD lr
 # 0.02 for 16 images per batch, linear warm-up 500 iterations) on train2017, evaluated on val2017 (bbox AP,
 # AP50, AP75). The dataset root (holding annotations/ train2017/ val2017/) is a required argument; the
 # backbone section is generated from the student (benchmarks/evals/detection.py).

@@ -1,4 +1,4 @@
-# COCO instance segmentation transfer (SlimCLR's protocol, research/methods.md §4/§6.4): Mask R-CNN + FPN 1x
+# COCO instance segmentation transfer (SlimCLR's protocol, docs/methods.md#detection-transfer): Mask R-CNN + FPN 1x
 # (12 epochs, steps 8/11) on train2017, evaluated on val2017; the leaderboard reports the bbox AP/AP50/AP75
 # (the mask AP is in detection.json). Dataset root required; backbone generated from the student.
 _base_ = [

@@ -1,9 +1,10 @@
-# Detection transfer on the embedded detection data with the C4 head (MoCo's detector family, research/methods.md
-# §6.4): Faster R-CNN whose backbone is the student's stages 1-3 and whose RoI head runs the student's fourth
-# stage on every 14x14 RoI (benchmarks/evals/detection.py generates both, and the RPN / RoI extractor / box head
-# input channels, from the student; ResNet students only). Data, schedule and slimmed RPN/RoI sampling are those
-# of embedded_voc_faster_rcnn_fpn.py (200 iterations of batch 4, SGD lr 0.02, clip 10, warm-up 25, steps
-# 150/180; 150 proposals and 64 sampled RoIs per image), so the two heads are compared on equal terms.
+# Detection transfer on the embedded detection data with the C4 head (MoCo's detector family,
+# docs/methods.md#detection-transfer): Faster R-CNN whose backbone is the student's stages 1-3 and whose RoI
+# head runs the student's fourth stage on every 14x14 RoI (benchmarks/evals/detection.py generates both, and
+# the RPN / RoI extractor / box head input channels, from the student; ResNet students only). Data, schedule
+# and slimmed RPN/RoI sampling are those of embedded_voc_faster_rcnn_fpn.py (200 iterations of batch 4, SGD
+# lr 0.02, clip 10, warm-up 25, steps 150/180; 150 proposals and 64 sampled RoIs per image), so the two
+# heads are compared on equal terms.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py',
     './_embedded_voc_data_schedule.py',

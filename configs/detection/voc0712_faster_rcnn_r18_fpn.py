@@ -1,4 +1,4 @@
-# PASCAL VOC transfer (research/methods.md §6.4): Faster R-CNN + FPN fine-tuned on VOC07+12 trainval,
+# PASCAL VOC transfer (docs/methods.md#detection-transfer): Faster R-CNN + FPN fine-tuned on VOC07+12 trainval,
 # evaluated on VOC07 test; AP50 (the VOC metric, 11-point as for VOC2007), AP (mean over IoU 0.50:0.95)
 # and AP75 as MoCo reports them.
 #   python tools/evaluate.py --suites detection --det-config configs/detection/voc0712_faster_rcnn_r18_fpn.py \

@@ -1,4 +1,4 @@
-# PASCAL VOC transfer with MoCo's detection protocol (research/methods.md §6.4; MoCo repo
+# PASCAL VOC transfer with MoCo's detection protocol (docs/methods.md#detection-transfer; MoCo repo
 # detection/configs/pascal_voc_R_50_C4_24k_moco.yaml on Base-RCNN-C4-BN.yaml): Faster R-CNN R50-C4 — the
 # student's stages 1-3 as the backbone, its fourth stage as the RoI head run on every 14x14 RoI — fine-tuned
 # on VOC07+12 trainval, evaluated on VOC07 test: AP50 (11-point VOC2007 metric), AP (mean over IoU

@@ -13,7 +13,7 @@ methods = ['moco_v2', 'moco_v3', 'compress_2q', 'compress_2q_nomom', 'compress_1
 # A 16x compression: with x0.25 students (0.70 M params) the CompRess students matched this short-trained
 # teacher (20-NN 33.9 / 34.0 vs 33.6), so the benchmark could not tell distillation quality apart.
 student = dict(arch='resnet18', width=0.125, small_input=False)
-# Method hyperparameters come from configs/methods/<name>.py; two are rescaled to this data set and
+# Method hyperparameters default to their __init__ signatures (docs/methods.md); two are rescaled to this data set and
 # budget: banks (5,000 training images: a 128k bank would hold each image ~25 times) and EMA momentum
 # (10 epochs = 780 steps: at 0.999 the key encoder would still be 46 % its random initialisation).
 method_cfgs = dict(

@@ -1,11 +1,12 @@
-# CompRess Table 1, block "MoCo R-50 -> ResNet-18" (research/methods.md §1.8), as runnable settings:
+# CompRess Table 1, block "MoCo R-50 -> ResNet-18" (project-page image result_table1.png in
+# UMBCvision/CompRess), as runnable settings:
 #     python tools/bench.py --config paper_compress_resnet18 --data-root /data/imagenet \
 #         --teacher moco_v2_800ep_pretrain.pth.tar
 # Data: ImageNet-1k at 224 px; teacher: MoCo v2 R-50 800 ep (inferred, unverified); budget: the official
-# train_student.py defaults (130 epochs, batch 256, SGD lr 0.01, steps 90/120 x0.2; §1.5); evaluation: the
-# CompRess linear protocol, 1-NN and CA (§1.7). `paper` holds the published numbers of this block for
-# benchmarks/reporting/paper.py. Sized for GPUs (1.28 M images x 130 epochs); on a CPU machine use the
-# default suite.
+# train_student.py defaults (130 epochs, batch 256, SGD lr 0.01, steps 90/120 x0.2); evaluation: the
+# CompRess linear protocol, 1-NN and CA (official eval_linear.py, eval_knn.py, eval_cluster_alignment.py).
+# `paper` holds the published numbers of this block for benchmarks/reporting/paper.py. Sized for GPUs
+# (1.28 M images x 130 epochs); on a CPU machine use the default suite.
 _base_ = [
     '../_base_/data/imagenet.py',
     '../_base_/budgets/compress_imagenet.py',
@@ -14,7 +15,8 @@ _base_ = [
     '../_base_/paper/compress_table1.py',
 ]
 suite = 'paper_compress_resnet18'
-# the official models/resnet.py ResNet-18: loss on the 512-d avgpool feature, no projection (§1.4)
+# the official models/resnet.py ResNet-18: loss on the 512-d avgpool feature, no projection
+# (train_student.py, get_student_model)
 student = dict(arch='resnet18', width=1.0, small_input=False)
 paper = dict(
     results={

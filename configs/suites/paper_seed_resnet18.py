@@ -1,10 +1,10 @@
-# SEED ResNet-18 from a MoCo v2 ResNet-50 teacher (Fang et al., ICLR 2021; research/methods.md §2), as
+# SEED ResNet-18 from a MoCo v2 ResNet-50 teacher (Fang et al., ICLR 2021; jacobswan1/SEED), as
 # runnable settings, with the MoCo v2 R-18 student baseline of the same table:
 #     python tools/bench.py --config paper_seed_resnet18 --data-root /data/imagenet \
 #         --teacher moco_v2_200ep_pretrain.pth.tar
-# Data: ImageNet-1k at 224 px; teacher: MoCo v2 R-50 200 ep; budget: SEED's official code (§2.2, batch
-# 256 because the paper's is unverified); evaluation: the MoCo linear protocol (lr 30, 100 epochs; §6.1),
-# which SEED uses -- not comparable with CompRess-protocol numbers (§1.9 gotcha 12).
+# Data: ImageNet-1k at 224 px; teacher: MoCo v2 R-50 200 ep; budget: SEED's official code (tools/opts.py, batch
+# 256 because the paper's is unverified); evaluation: the MoCo linear protocol (lr 30, 100 epochs), which
+# SEED uses (its main_lincls.py) -- not comparable with CompRess-protocol numbers (docs/methods.md#linear-probe).
 # `paper` holds the published numbers for benchmarks/reporting/paper.py.
 _base_ = [
     '../_base_/data/imagenet.py',
@@ -15,16 +15,17 @@ _base_ = [
 suite = 'paper_seed_resnet18'
 student = dict(arch='resnet18', width=1.0, small_input=False)
 # moco_v2 = the "MoCo-v2 student baseline" row: MoCo v2 trained directly on the ResNet-18. Under this
-# budget (lr 0.03, batch 256, cosine, 200 epochs) it is the MoCo v2 recipe itself (§5.2).
+# budget (lr 0.03, batch 256, cosine, 200 epochs) it is the MoCo v2 recipe itself (facebookresearch/moco README).
 methods = ['seed', 'moco_v2']
 method_cfgs = dict(
-    # official defaults (§2.1-2.2): K = 65,536 teacher embeddings, tau_S = 0.2, tau_T = 1e-4 (the code's;
-    # the paper's tau_T is unverified), the teacher's 128-d MoCo v2 head output, student MLP
-    # Linear(512, 512)-ReLU-Linear(512, 128)
+    # official defaults (tools/opts.py, seed/builder.py): K = 65,536 teacher embeddings, tau_S = 0.2,
+    # tau_T = 1e-4 (the code's; the paper's tau_T is unverified), the teacher's 128-d MoCo v2 head output,
+    # student MLP Linear(512, 512)-ReLU-Linear(512, 128)
     seed=dict(queue_size=65536, student_temperature=0.2, teacher_temperature=1e-4, teacher_feature='head',
               teacher_norm='l2', student_head='mlp', mlp_hidden=None),
-    # MoCo v2 (§5.2): K = 65,536, T = 0.2, m = 0.999, 128-d MLP head. Not expressible exactly: shuffle BN
-    # over 8 GPUs (32 keys each); shuffle_bn_splits=1 keeps the harness default (one BN over the batch).
+    # MoCo v2 (facebookresearch/moco): K = 65,536, T = 0.2, m = 0.999, 128-d MLP head. Not expressible
+    # exactly: shuffle BN over 8 GPUs (32 keys each); shuffle_bn_splits=1 keeps the harness default (one BN
+    # over the batch).
     moco_v2=dict(queue_size=65536, dim=128, temperature=0.2, momentum=0.999, mlp_hidden=None,
                  shuffle_bn_splits=1),
 )

@@ -2,7 +2,7 @@
 #     python tools/bench.py --config queue_ablation
 # Same data, teacher (the default suite's cached one), student and budget as the default suite; only the
 # bank topology, the student-bank writer and the bank size change. Each row label is a variant of the
-# registered class named by its `type` (configs/methods/<type>.py gives the other defaults).
+# registered class named by its `type` (its __init__ signature gives the other defaults).
 #
 #   label                 banks                       student bank written by    K
 #   2q_ema                teacher + student           EMA key encoder (m 0.99)  2048   = compress_2q
@@ -12,7 +12,7 @@
 #   2q_ema_k512/_k4096    teacher + student           EMA key encoder           512 / 4096
 #
 # The fourth cell of the 2x2, "shared bank with an EMA writer", does not exist in CompRess: the shared
-# bank holds teacher embeddings only, which no student encoder writes (research/methods.md §1.2, §7), so
+# bank holds teacher embeddings only, which no student encoder writes (docs/methods.md#ablation-switches), so
 # the MLP-projection row takes its place as the other 1q design choice. The bank-size rows continue the
 # official ablation (kNN rises with K from 256 to 128,000 on ImageNet; here K is capped by the 5,000 images).
 _base_ = ['./default.py']

@@ -1,4 +1,4 @@
-"""Slimmable ResNet-18/34/50 with switchable batch norm (SlimCLR, research/methods.md §4).
+"""Slimmable ResNet-18/34/50 with switchable batch norm (SlimCLR, docs/methods.md#slimclr).
 
 One set of weights holds several networks of different widths (Yu et al., "Slimmable Neural
 Networks", ICLR 2019; used by Zhao et al., "Slimmable Networks for Contrastive Self-supervised

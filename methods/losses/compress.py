@@ -2,7 +2,7 @@
 
 For each image the teacher and the student each turn their similarities to a memory bank of anchor
 points into a softmax distribution; the student minimises KL(p_teacher || p_student).
-Reference: `nn/compress_loss.py` of UMBCvision/CompRess (research/methods.md §1.1): the same
+Reference: `nn/compress_loss.py` of UMBCvision/CompRess (docs/methods.md#compress-family): the same
 temperature for both sides, similarities against the bank *before* the current batch is enqueued
 (so there is no self/positive column), ``F.kl_div(log_softmax(s), softmax(t), 'batchmean')``.
 """

@@ -1,6 +1,6 @@
 """CRD's NCE loss (Tian, Krishnan, Isola, "Contrastive Representation Distillation", ICLR 2020).
 
-As implemented in HobbitLong/RepDistiller (`crd/criterion.py`, `crd/memory.py`; research/methods.md §5.1):
+As implemented in HobbitLong/RepDistiller (`crd/criterion.py`, `crd/memory.py`; docs/methods.md#crd):
 each anchor is scored against one positive and K negatives drawn from a memory bank of the *other*
 network's embeddings,
 

@@ -1,6 +1,7 @@
 """InfoNCE with a queue of negatives, as in MoCo (He et al. CVPR 2020; MoCo v2, Chen et al. 2020).
 
-research/methods.md §5.2: logits = [q·k⁺, q·queue] / T, cross-entropy with the positive at index 0.
+Official code facebookresearch/moco ``moco/builder.py``: logits = [q·k⁺, q·queue] / T, cross-entropy
+with the positive at index 0.
 """
 import torch
 import torch.nn.functional as F

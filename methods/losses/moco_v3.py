@@ -1,6 +1,6 @@
 """MoCo v3 loss: symmetrised InfoNCE with in-batch negatives (Chen, Xie, He, ICCV 2021).
 
-As in facebookresearch/moco-v3 (`moco/builder.py`, research/methods.md §5.3): the keys of every
+As in facebookresearch/moco-v3 (`moco/builder.py`; docs/methods.md#moco_v3): the keys of every
 process are all-gathered, so each query's negatives are the other images of the *global* batch; the
 positive of query i on rank r is gathered key ``r * N + i``. Each direction is scaled by ``2T`` (the
 official code's choice, which keeps the gradient scale comparable across temperatures).

@@ -1,6 +1,6 @@
 """Feature regression (the "Reg"/"Reg-BN" baselines of CompRess; SimReg, Navaneet et al. BMVC 2021).
 
-SimReg's documented recipe (research/methods.md §3.4): mean over the batch of the squared distance
+SimReg's documented recipe (UCDvision/simreg ``simreg.py``): mean over the batch of the squared distance
 between L2-normalised student prediction and teacher feature, i.e. ``2 − 2·cos``.
 """
 import torch

@@ -1,6 +1,6 @@
 """SEED loss (Fang et al., "SEED: Self-supervised Distillation for Visual Representation", ICLR 2021).
 
-As implemented in jacobswan1/SEED (`seed/builder.py`, research/methods.md §2.1): one queue of teacher
+As implemented in jacobswan1/SEED (`seed/builder.py`, `tools/utils.py`; docs/methods.md#seed): one queue of teacher
 embeddings; the current teacher embedding is prepended as column 0 (so the teacher's target puts
 mass exp(1/τ_T) on "self"), and the student minimises the soft cross-entropy to that target.
 """

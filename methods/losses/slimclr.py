@@ -1,5 +1,5 @@
 """SlimCLR's online-distillation loss and width weights (Zhao, Zhu, Wang, Yang, "Slimmable Networks for
-Contrastive Self-supervised Learning", IJCV 2024, arXiv 2209.15525; research/methods.md §4).
+Contrastive Self-supervised Learning", IJCV 2024, arXiv 2209.15525; docs/methods.md#slimclr).
 
 Official code: ``models/s_moco.py::ssl_loss`` with ``--seed_loss 1`` (``kd_distill_loss_v2``) and
 ``models/utils.py::loss_weights_generate`` with ``--slim_loss_weighted 5``.
@@ -14,7 +14,7 @@ def slimclr_kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, 
 
     student_logits, teacher_logits: [N, 1 + K] *raw cosines* ``[<q, k⁺>, <q, queue>]`` of a
     sub-network and of the full-width network, not divided by the MoCo temperature: the official
-    code applies T_s = T_t = 5.0 to the raw cosines (research §4, gotcha 4). Scalar.
+    code applies T_s = T_t = 5.0 to the raw cosines (``models/s_moco.py::ssl_loss``, ``scripts/mocov2.sh``). Scalar.
     """
     target = F.softmax(teacher_logits.detach() / teacher_temperature, dim=1)
     log_p = F.log_softmax(student_logits / student_temperature, dim=1)

@@ -1,9 +1,9 @@
-# The CompRess student budget, exactly as the official train_student.py defaults (research/methods.md
-# §1.5): 130 epochs, batch 256, SGD lr 0.01 momentum 0.9 wd 1e-4, lr x0.2 after epochs 90 and 120,
+# The CompRess student budget, exactly as the official train_student.py defaults
+# (UMBCvision/CompRess): 130 epochs, batch 256, SGD lr 0.01 momentum 0.9 wd 1e-4, lr x0.2 after epochs 90 and 120,
 # fp32. Inherits cpu_tiny.py so budget keys added there later (with their defaults) stay present.
 _base_ = ['./cpu_tiny.py']
 seed = 0
-augmentation = 'compress'     # RRC(224, scale 0.08-1) + flip, no colour jitter/blur (§1.5), all methods
+augmentation = 'compress'     # RRC(224, scale 0.08-1) + flip, no colour jitter/blur (train_student.py), all methods
 budget = dict(
     epochs=130,
     batch_size=256,

@@ -1,4 +1,4 @@
-# One budget for every method of a suite (DESIGN.md "Fair comparison rules"): methods set only their
+# One budget for every method of a suite (docs/methods.md#fair-comparison-rules): methods set only their
 # own hyperparameters. Sized so `make bench` fits the 2-core CPU machine.
 seed = 0
 device = 'auto'               # 'auto' | 'cpu' | 'cuda' | 'cuda:N'

@@ -1,4 +1,4 @@
-# The SEED student budget (official tools/opts.py, main.py; research/methods.md §2.2): 200 epochs, SGD
+# The SEED student budget (official tools/opts.py, main.py of jacobswan1/SEED): 200 epochs, SGD
 # momentum 0.9, wd 1e-4, base lr 0.03 scaled by batch/256, cosine schedule, mixed precision always on.
 # Inherits cpu_tiny.py so budget keys added there later (with their defaults) stay present.
 #
@@ -8,7 +8,7 @@
 # Not expressible here: SEED's data loading (TSV-packed ImageNet) -- same images, another container.
 _base_ = ['./cpu_tiny.py']
 seed = 0
-augmentation = 'mocov2'       # --teacher_ssl moco with an MLP teacher -> the MoCo v2 aug+ recipe (§2.2)
+augmentation = 'mocov2'       # --teacher_ssl moco with an MLP teacher -> the MoCo v2 aug+ recipe (SEED main.py)
 budget = dict(
     epochs=200,
     batch_size=256,

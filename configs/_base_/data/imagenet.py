@@ -1,4 +1,4 @@
-# ImageNet-1k as the papers train and evaluate on it (research/methods.md §1.5, §2.2, §4, §6.1): an
+# ImageNet-1k as the papers train and evaluate on it (docs/methods.md#paper-reproduction-suites): an
 # ImageFolder root with train/ (1,281,167 images, 1000 classes) and val/ (50,000 images in 1000 class
 # folders), views of 224 x 224. root=None on purpose: pass the folder with --data-root DIR.
 # The 'center' evaluation view at 224 is resize-short-side-to-256 + centre crop 224, the papers' val

@@ -2,7 +2,7 @@
 # the suite's data and cached under $SSLCB_CACHE/teachers/<key of this section + data + seed>.
 teacher = dict(
     checkpoint=None,
-    # a checkpoint's layout (research/methods.md §8) is detected from its keys; `spec` forces one
+    # a checkpoint's layout (docs/methods.md#teacher-checkpoints) is detected from its keys; `spec` forces one
     # (--teacher-spec NAME; tools/make_teacher_checkpoint.py --list shows them)
     spec=None,
     # pickled classes trusted in the checkpoint file (--teacher-allow-globals), e.g. ['argparse.Namespace']

@@ -1,12 +1,13 @@
-# The SEED R-18 teacher: MoCo v2 ResNet-50 200 ep. The SEED numbers in research/methods.md §2.3 list this
-# teacher at 67.4 % (MoCo linear), which is the 200-epoch model (67.5 +- 0.1 over 5 runs, 67.7 released;
-# §5.2), not the 800-epoch one (71.1). File and key layout: research/methods.md §8. SEED distils the
-# teacher's 128-d MoCo v2 projection-head output (§2.1), so the checkpoint's MLP head is needed.
+# The SEED R-18 teacher: MoCo v2 ResNet-50 200 ep. The SEED numbers (as re-tabulated in haohang96/bingo
+# imgs/imagenet.png) list this teacher at 67.4 % (MoCo linear), which is the 200-epoch model (67.5 +- 0.1
+# over 5 runs, 67.7 released; facebookresearch/moco README), not the 800-epoch one (71.1). File and key
+# layout: docs/methods.md#teacher-checkpoints. SEED distils the teacher's 128-d MoCo v2 projection-head
+# output (seed/builder.py), so the checkpoint's MLP head is needed.
 _base_ = ['./moco_v2_r50_800ep.py']
 teacher = dict(
     checkpoint=None,          # --teacher PATH/moco_v2_200ep_pretrain.pth.tar
     spec='moco_v2',
     required=True,
     description='MoCo v2 ResNet-50 200 ep, moco_v2_200ep_pretrain.pth.tar (research/methods.md §8)',
-    train=dict(epochs=200),   # only used if `required` is switched off: the §5.2 200-epoch recipe
+    train=dict(epochs=200),   # only used if `required` is switched off: the MoCo v2 200-epoch recipe (MoCo README)
 )

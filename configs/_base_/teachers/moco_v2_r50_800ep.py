@@ -1,7 +1,8 @@
 # The CompRess Table 1 teacher: the official MoCo v2 ResNet-50 800-epoch checkpoint (71.1 % MoCo linear;
 # 70.8 % under the CompRess linear protocol). That it is the 800-ep model is inferred, not stated
-# (research/methods.md §1.8, "inferred, unverified"). File and key layout: research/methods.md §8.
-# The student sees the teacher's 2048-d pooled backbone feature (no MoCo MLP head, §1.3).
+# (inferred, unverified: docs/methods.md#paper-reproduction-suites). File and key layout:
+# docs/methods.md#teacher-checkpoints.
+# The student sees the teacher's 2048-d pooled backbone feature (no MoCo MLP head, as CompRess train_student.py).
 # Inherits moco_v2_r18w05.py so teacher keys added there later (with their defaults) stay present.
 _base_ = ['./moco_v2_r18w05.py']
 teacher = dict(
@@ -10,7 +11,7 @@ teacher = dict(
     required=True,            # a paper reproduction must not silently train its own stand-in teacher
     description='MoCo v2 ResNet-50 800 ep, moco_v2_800ep_pretrain.pth.tar (research/methods.md §8)',
     arch=dict(arch='resnet50', width=1.0, small_input=False),
-    # Only used if `required` is switched off: the MoCo v2 recipe (research/methods.md §5.2) at 800 epochs.
+    # Only used if `required` is switched off: the MoCo v2 recipe (facebookresearch/moco README) at 800 epochs.
     # Deviation: shuffle BN over 8 GPUs is not reproduced (moco_v2 here runs shuffle_bn_splits=1).
     train=dict(
         method='moco_v2',
