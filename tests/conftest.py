@@ -1,11 +1,13 @@
-"""Shared fixtures: a private cache folder so tests never touch (or depend on) the user's cache."""
+"""Shared fixtures: a private cache folder so tests never touch (or depend on) the user's cache.
+
+Helpers (plain functions and constants) live in tests/helpers; test files import them from there."""
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 sys.path.insert(0, str(ROOT))
 
 
@@ -34,16 +36,9 @@ def tiny_teacher():
     return Teacher(backbone, mlp_head(backbone.feat_dim, backbone.feat_dim, 16), name='tiny')
 
 
-def prepare_context(teacher, n=8, seed=0):
-    """A `PrepareContext` over ``n`` fake training samples (random teacher features, no disk cache),
-    for building methods outside the harness the way `tools/bench.py` does."""
-    import torch
-
-    from methods.base import PrepareContext
-
-    def features(name):
-        g = torch.Generator().manual_seed(seed)
-        return torch.randn(n, teacher.feat_dims[name], generator=g)
-
-    return PrepareContext(num_samples=n, teacher=teacher, teacher_features=features,
-                          cached=lambda name, key, compute: compute(), seed=seed, log=lambda msg: None)
+@pytest.fixture(scope='module')
+def det_data(tmp_path_factory):
+    """The embedded detection data (VOC and COCO layouts) at test size: 8 train, 4 val images of 64 px."""
+    from benchmarks.data.detection import DetectionSpec, materialise_detection
+    spec = DetectionSpec(train_images=8, val_images=4, image_size=64)
+    return materialise_detection(spec, tmp_path_factory.mktemp('det'))

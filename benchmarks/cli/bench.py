@@ -29,7 +29,6 @@ EXIT_BAD_INPUT = 2
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        prog='tools/bench.py',
         description='Train self-supervised compression methods under one budget and write a leaderboard '
                     '(results/<run>/leaderboard.{md,csv,json,tex,html} and plots/). Runs under torchrun or '
                     'tools/slurm_bench.sh for several processes; rerun the same command to resume.',

@@ -31,7 +31,6 @@ EXIT_BAD_INPUT = 2
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        prog='tools/evaluate.py',
         description='Evaluate a backbone checkpoint with the suite protocol (kNN, linear probe, retrieval, '
                     'cluster alignment, params/GMACs, latency) and write a leaderboard.',
         epilog='examples:\n'

@@ -12,7 +12,6 @@ EXIT_BAD_INPUT = 2
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog='tools/report.py',
         description='Regenerate the leaderboard tables (markdown, CSV, JSON, LaTeX booktabs, self-contained '
                     'HTML) and plots (accuracy vs GMACs/params with the Pareto front, training loss curves, '
                     'training cost; PNG at 150 dpi + SVG in <out>/plots/) from the rows.json of one or more '

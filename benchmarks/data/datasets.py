@@ -117,8 +117,8 @@ class ImageFolderDataset(ViewDataset):
       same class* that decodes, so the image still matches ``labels[i]`` (which evaluations read
       directly); only when no image of that class decodes, the next index of any class. The file is
       recorded once per dataset in `ImageFolderDataset.failed_images` with a `CorruptImageWarning`, and remembered by
-      this dataset (and its `with_recipes` clones) so it is not decoded again. Deviation from "the next
-      index" of the brief: same class first, to keep the linear probe's labels right. Records made in
+      this dataset (and its `with_recipes` clones) so it is not decoded again. Deviation from plainly taking
+      the next index: same class first, to keep the linear probe's labels right. Records made in
       DataLoader worker processes stay in those processes (their warnings still reach stderr).
     """
 

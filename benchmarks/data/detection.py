@@ -67,7 +67,7 @@ import numpy as np
 import torch
 from torchvision.io import encode_jpeg
 
-from benchmarks.data.synthetic import (GENERATOR_VERSION, SHAPE_NAMES, SHAPES, _background, _clutter, _grid, default_cache_dir,
+from benchmarks.data.synthetic import (GENERATOR_VERSION, SHAPE_NAMES, SHAPES, background, clutter, coordinate_grid, default_cache_dir,
                         paint_objects)
 
 __all__ = ['DetectionSpec', 'DETECTION_GENERATOR_VERSION', 'generate_detection_split', 'write_voc', 'write_coco',
@@ -198,13 +198,13 @@ def _render(spec: DetectionSpec, counts: np.ndarray, rng: np.random.Generator):
     """Draw len(counts) scenes. Returns (images uint8 [B, S, S, 3], classes [B, K], visible
     [B, K, S, S] bool, keep [B, K] bool, ok [B] bool: placed under max_overlap and enough kept)."""
     b, k_max, size = len(counts), spec.objects[1], spec.image_size
-    grid = _grid(size)
+    grid = coordinate_grid(size)
     classes = rng.integers(0, spec.num_classes, (b, k_max))
     radii = rng.uniform(*spec.scale, (b, k_max)) * 2   # the image spans 2 units in paint coordinates
     angles = rng.uniform(0, 2 * np.pi, (b, k_max))
     centres, placed = _place(rng, counts, radii, spec.max_overlap)
-    img = _background(rng, b, grid)
-    img = _clutter(rng, img, grid, spec.clutter_lines, spec.clutter_blobs, px=2.0 / size)
+    img = background(rng, b, grid)
+    img = clutter(rng, img, grid, spec.clutter_lines, spec.clutter_blobs, px=2.0 / size)
     coverage = np.zeros((b, k_max, size, size), dtype=np.float32)   # each object's weight in the final pixel
     full_area = np.zeros((b, k_max), dtype=np.int64)
     for k in range(k_max):

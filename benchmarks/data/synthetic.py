@@ -188,7 +188,7 @@ def _pattern(rng, u, v, kind=None):
     return out
 
 
-def _background(rng, b, grid):
+def background(rng, b, grid):
     yy, xx = grid
     # muted backgrounds, so the object (not the scenery) is what stands out, as in object-centric photos
     c1, c2 = _random_colours(rng, b, sat=(0.05, 0.5)), _random_colours(rng, b, sat=(0.05, 0.5))
@@ -198,7 +198,7 @@ def _background(rng, b, grid):
     return img
 
 
-def _clutter(rng, img, grid, n_lines, n_blobs, px):
+def clutter(rng, img, grid, n_lines, n_blobs, px):
     """Random line segments and blobs drawn over the background (before the objects)."""
     yy, xx = grid
     b = img.shape[0]
@@ -222,7 +222,7 @@ def _clutter(rng, img, grid, n_lines, n_blobs, px):
     return img
 
 
-def _grid(size, supersample=1):
+def coordinate_grid(size, supersample=1):
     """Pixel-centre coordinates in [-1, 1]: (yy, xx), each float32 [size*supersample]^2."""
     n = size * supersample
     lin = ((np.arange(n, dtype=np.float32) + 0.5) / n * 2 - 1).astype(np.float32)
@@ -250,7 +250,7 @@ def paint_objects(rng, img, classes, centres, radii, angles, supersample=2, colo
     Returns (img, alpha [B,H,W] float32 coverage in [0, 1]). Colours and textures come from rng.
     """
     b, h = img.shape[:2]
-    u, v = _object_frame(_grid(h, supersample), centres, radii, angles)
+    u, v = _object_frame(coordinate_grid(h, supersample), centres, radii, angles)
     mask = np.zeros(u.shape, dtype=np.float32)
     for c in np.unique(classes):
         sel = classes == c
@@ -260,17 +260,17 @@ def paint_objects(rng, img, classes, centres, radii, angles, supersample=2, colo
     hue = np.where(rng.random(b) < colour_prob, class_hue, rng.random(b))
     fg1, fg2 = _random_colours(rng, b, hue=hue), _random_colours(rng, b)
     kind = np.where(rng.random(b) < texture_prob, classes % len(TEXTURES), rng.integers(0, len(TEXTURES), b))
-    tex = _pattern(rng, *_object_frame(_grid(h), centres, radii, angles), kind=kind)[..., None]
+    tex = _pattern(rng, *_object_frame(coordinate_grid(h), centres, radii, angles), kind=kind)[..., None]
     fg = fg1[:, None, None, :] * (1 - tex) + fg2[:, None, None, :] * tex
     return img * (1 - alpha) + fg * alpha, alpha[..., 0]
 
 
 def render_classification(spec: SyntheticSpec, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draw one image per label: [N] int -> uint8 [N, S, S, 3]."""
-    grid = _grid(spec.image_size)
+    grid = coordinate_grid(spec.image_size)
     b = len(labels)
-    img = _background(rng, b, grid)
-    img = _clutter(rng, img, grid, spec.clutter_lines, spec.clutter_blobs, px=2.0 / spec.image_size)
+    img = background(rng, b, grid)
+    img = clutter(rng, img, grid, spec.clutter_lines, spec.clutter_blobs, px=2.0 / spec.image_size)
     radii = rng.uniform(*spec.scale, b) * 2
     centres = rng.uniform(-1, 1, (b, 2)) * (1 - radii[:, None]) * 0.9
     angles = rng.uniform(0, 2 * np.pi, b)

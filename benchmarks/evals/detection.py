@@ -429,7 +429,7 @@ def run_detection_subprocess(backbone_path, det_config, data_root, work_dir, tri
     from benchmarks.config import find_config
     # -P: the working directory (left as it is, relative paths stay valid) must not shadow the package on
     # PYTHONPATH; a project-relative config (configs/detection/x.py) is passed as the file it names
-    cmd = [sys.executable, '-P', '-m', 'benchmarks.evals.detection', '--backbone', str(backbone_path), '--det-config',
+    cmd = [sys.executable, '-P', '-m', 'benchmarks.evals.detection_worker', '--backbone', str(backbone_path), '--det-config',
            str(find_config(det_config) or det_config), '--data-root', str(data_root), '--work-dir', str(work_dir), '--trials', str(trials),
            '--seed', str(seed)]
     if options:
@@ -543,7 +543,7 @@ class DetectionEvaluator(Evaluator):
 
 def main(argv=None) -> int:
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(prog='python -m benchmarks.evals.detection', description=__doc__.split('\n\n')[0],
+    p = argparse.ArgumentParser(prog='python -m benchmarks.evals.detection_worker', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--backbone', required=True, help='exported backbone .pth (its .json spec next to it)')
     p.add_argument('--det-config', required=True, help='detection config (configs/detection/*.py)')
@@ -566,7 +566,3 @@ def main(argv=None) -> int:
         return 2
     write_json(Path(args.work_dir) / 'detection.json', summary)
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -2,8 +2,7 @@
 model/batch/loop helpers every measurement uses.
 
 Every figure is a list of per-repeat values reduced to ``median``/``min``/``max`` (`figure`); every
-target is a figure compared with a threshold (`target`). Models follow the brief of the
-performance issue: on CPU a ResNet-18 x0.125 student and a random frozen ResNet-18 x0.5 teacher with
+target is a figure compared with a threshold (`target`). Models: on CPU a ResNet-18 x0.125 student and a random frozen ResNet-18 x0.5 teacher with
 a MoCo v2 MLP head (the default suite's shapes, configs/suites/default.py), 32 px, batch 64; on CUDA a ResNet-18
 student and a ResNet-50 teacher, 224 px, batch 256.
 """

@@ -1,4 +1,4 @@
-"""Measurement 5 (added to the brief's four), CPU threading: the same bare `compress_2q` step in
+"""Measurement 5, CPU threading: the same bare `compress_2q` step in
 fresh processes under different OpenMP settings.
 
 Why: torch (its libgomp) and faiss (its own bundled libgomp) each keep an OpenMP thread pool whose

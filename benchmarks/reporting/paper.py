@@ -153,7 +153,7 @@ def paper_rows(rows, paper) -> list[dict]:
 
 def paper_caption(paper) -> str:
     """The table's caption: which paper and table, its protocol, and how to read the comparison."""
-    gpu = paper.get('gpu_hours', 'not reported in shared/research')
+    gpu = paper.get('gpu_hours', 'not reported')
     if isinstance(gpu, Mapping):
         gpu = '; '.join(f'{k}: {v}' for k, v in gpu.items())
     return (f"**Ours vs paper** — {paper.get('title', 'unnamed paper')} ({paper.get('source', 'no source given')}). "
@@ -161,7 +161,7 @@ def paper_caption(paper) -> str:
             f"(their data, training budgets and evaluation code); ours are this run's final-epoch numbers under "
             f"the suite's config, so Δ = ours − paper (percentage points) mixes method and setup differences. "
             f"'{MISSING}': not produced by this run, or not published. {UNVERIFIED_MARK}: called unverified in "
-            f"research/methods.md. Paper GPU hours: {gpu}.")
+            f"docs/methods.md#unverified-statements. Paper GPU hours: {gpu}.")
 
 
 def _cell(value, fmt: str) -> str:

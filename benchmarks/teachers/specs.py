@@ -63,12 +63,12 @@ def _bn(prefix: str, affine: bool = True) -> tuple[str, ...]:
 
 
 HEAD_LAYOUTS = {h.kind: h for h in (
-    HeadLayout('linear', 'Linear(in, out) (MoCo v1 fc, methods.md §8)', ('',), ('weight', 'bias')),
-    HeadLayout('mlp', 'Linear(in, hidden)-ReLU-Linear(hidden, out) (MoCo v2 fc.0/fc.2, methods.md §5.2)',
+    HeadLayout('linear', 'Linear(in, out) (MoCo v1 fc, facebookresearch/moco moco/builder.py)', ('',), ('weight', 'bias')),
+    HeadLayout('mlp', 'Linear(in, hidden)-ReLU-Linear(hidden, out) (MoCo v2 fc.0/fc.2, facebookresearch/moco moco/builder.py)',
                ('0.', '2.'), ('0.weight', '0.bias', '2.weight', '2.bias')),
-    HeadLayout('mocov3_projector', 'Linear(no bias)-BN-ReLU-Linear(no bias)-BN(affine=False) (methods.md §5.3)',
+    HeadLayout('mocov3_projector', 'Linear(no bias)-BN-ReLU-Linear(no bias)-BN(affine=False) (facebookresearch/moco-v3 moco/builder.py)',
                ('0.', '3.'), ('0.weight',) + _bn('1.') + ('3.weight',) + _bn('4.', affine=False)),
-    HeadLayout('swav_projection', 'Linear-BN1d-ReLU-Linear, Linear biases kept (SwAV projection_head, §8)',
+    HeadLayout('swav_projection', 'Linear-BN1d-ReLU-Linear, Linear biases kept (SwAV projection_head, facebookresearch/swav src/resnet50.py)',
                ('0.', '3.'), ('0.weight', '0.bias') + _bn('1.') + ('3.weight', '3.bias')),
 )}
 

@@ -32,12 +32,12 @@ method_cfgs = dict(
 paper = dict(
     title='SEED: Self-supervised Distillation for Visual Representation (Fang, Wang, Wang, Zhang, Yang, Liu, '
           'ICLR 2021): ResNet-18 from MoCo v2 ResNet-50, as re-tabulated in BINGO\'s official imgs/imagenet.png',
-    source='research/methods.md §2.3',
+    source='SEED paper (ICLR 2021) ResNet-18 results, as re-tabulated in BINGO imgs/imagenet.png',
     protocol='ImageNet-1k linear top-1 / top-5 (%), MoCo linear protocol (raw avgpool features, SGD lr 30, wd 0, '
-             '100 epochs, steps 60/80; research/methods.md §2.2, §6.1); teacher MoCo v2 R-50 at 67.4 % top-1',
+             '100 epochs, steps 60/80; docs/methods.md#linear-probe); teacher MoCo v2 R-50 at 67.4 % top-1',
     gpu_hours=dict(
-        student='not reported in shared/research',
-        teacher='MoCo v2 R-50 200 ep: 53 h on 8 V100 (research/methods.md §5.2)',
+        student='not reported by the paper',
+        teacher='MoCo v2 R-50 200 ep: 53 h on 8 V100 (facebookresearch/moco README)',
     ),
     results={
         'teacher': dict(linear_top1=67.4),

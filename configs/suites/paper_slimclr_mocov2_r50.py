@@ -38,12 +38,12 @@ method_cfgs = dict(
 paper = dict(
     title='SlimCLR: Slimmable Networks for Contrastive Self-supervised Learning (Zhao, Zhu, Wang, Yang, IJCV 2024; '
           'arXiv 2209.15525), SlimCLR-MoCo v2 ResNet-50',
-    source='research/methods.md §4',
+    source='SlimCLR paper, Table (MoCo v2 ResNet-50 widths); official mzhaoshuai/SlimCLR scripts/mocov2.sh',
     protocol='ImageNet-1k linear top-1 (%) with SlimCLR\'s switchable linear probe (per-width heads, lr 60, '
-             '100 epochs, steps 60/80; research/methods.md §4, §6.1); 200- and 800-epoch pre-training',
+             '100 epochs, steps 60/80; docs/methods.md#linear-probe); 200- and 800-epoch pre-training',
     gpu_hours=dict(
-        slimclr='not reported in shared/research (the brief\'s "8 V100" is unverified, research/methods.md §4)',
-        reference='MoCo v2 R-50 200 ep (not slimmable): 53 h on 8 V100 (research/methods.md §5.2)',
+        slimclr='not reported by the paper as GPU hours (8 V100 is unverified)',
+        reference='MoCo v2 R-50 200 ep (not slimmable): 53 h on 8 V100 (facebookresearch/moco README)',
     ),
     # Unverified (docs/methods.md#paper-reproduction-suites): the paper tables were not checked; the full-width
     # and 0.75x numbers are not transcribed. The 800-epoch values have no counterpart in this 200-epoch suite.

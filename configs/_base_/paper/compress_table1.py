@@ -32,14 +32,14 @@ method_cfgs = dict(
 paper = dict(
     title='CompRess: Self-Supervised Learning by Compressing Representations (Abbasi Koohpayegani, '
           'Tejankar, Pirsiavash, NeurIPS 2020), Table 1 (project-page image result_table1.png)',
-    source='research/methods.md §1.8',
+    source='CompRess paper Table 1; official UMBCvision/CompRess project page result_table1.png',
     protocol='ImageNet-1k top-1 (%): Linear = CompRess linear probe (L2 + train-set standardisation, SGD lr 0.01, '
-             '40 epochs, steps 15/30; §1.7), NN = 1-NN majority vote on centre-crop features, CA = cluster '
+             '40 epochs, steps 15/30; CompRess eval_linear.py), NN = 1-NN majority vote on centre-crop features, CA = cluster '
              'alignment (k-means with 1000 clusters on train, Hungarian matching, val accuracy); teacher '
              'MoCo v2 ResNet-50 (the 800-ep checkpoint, inferred, unverified)',
     gpu_hours=dict(
-        student='not reported in shared/research',
-        teacher='not reported in shared/research for the 800-ep model (MoCo v2 R-50 200 ep: 53 h on 8 V100, '
-                'research/methods.md §5.2)',
+        student='not reported by the paper',
+        teacher='not reported for the 800-ep model (MoCo v2 R-50 200 ep: 53 h on 8 V100, '
+                'facebookresearch/moco README)',
     ),
 )

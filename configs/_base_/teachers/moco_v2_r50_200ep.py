@@ -8,6 +8,6 @@ teacher = dict(
     checkpoint=None,          # --teacher PATH/moco_v2_200ep_pretrain.pth.tar
     spec='moco_v2',
     required=True,
-    description='MoCo v2 ResNet-50 200 ep, moco_v2_200ep_pretrain.pth.tar (research/methods.md §8)',
+    description='MoCo v2 ResNet-50 200 ep, moco_v2_200ep_pretrain.pth.tar (facebookresearch/moco README)',
     train=dict(epochs=200),   # only used if `required` is switched off: the MoCo v2 200-epoch recipe (MoCo README)
 )

@@ -9,7 +9,7 @@ teacher = dict(
     checkpoint=None,          # --teacher PATH/moco_v2_800ep_pretrain.pth.tar
     spec='moco_v2',
     required=True,            # a paper reproduction must not silently train its own stand-in teacher
-    description='MoCo v2 ResNet-50 800 ep, moco_v2_800ep_pretrain.pth.tar (research/methods.md §8)',
+    description='MoCo v2 ResNet-50 800 ep, moco_v2_800ep_pretrain.pth.tar (facebookresearch/moco README)',
     arch=dict(arch='resnet50', width=1.0, small_input=False),
     # Only used if `required` is switched off: the MoCo v2 recipe (facebookresearch/moco README) at 800 epochs.
     # Deviation: shuffle BN over 8 GPUs is not reproduced (moco_v2 here runs shuffle_bn_splits=1).
