@@ -19,10 +19,10 @@ The teacher feature is its pooled backbone output (no MoCo MLP head), as in Comp
 uniform noise (``init='uniform'``, the official initialisation); ``bank_init='normal'`` is the option.
 
 Ablation switches (docs/methods.md#ablation-switches; every default is the official code's, so the three
-registered names differ only in their class defaults of ``student_bank`` and ``student_head``):
+registered names differ only in the ``__init__`` defaults of ``student_bank`` and ``student_head``):
 
 * ``student_bank``: ``'ema'`` (2q) | ``'current'`` (2q without momentum) | ``'none'`` (1q: one shared
-  teacher bank, the student projected to D_t). None means the class default.
+  teacher bank, the student projected to D_t).
 * ``student_head``: ``'none'`` | ``'linear'`` | ``'mlp'`` (``Linear(D_s, mlp_hidden)-ReLU-Linear(·, D_t)``,
   hidden D_s by default). Defaults: ``'none'`` for 2q (the loss sees the backbone feature) and
   ``'linear'`` for 1q (its projection). With two banks a head maps D_s → D_t, the student bank

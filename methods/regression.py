@@ -19,12 +19,11 @@ Choices (the most faithful reading, each an option):
 Ablation switches (docs/methods.md#ablation-switches):
 * ``head``: ``'linear'`` | ``'mlp'`` (SimReg 4-layer) | ``'none'`` (the backbone feature; needs D_s == D_t).
 * ``teacher_norm`` / ``student_norm``: ``'l2'`` | ``'bn_l2'`` | ``'none'`` (methods.common.FeatureNorm),
-  each applied to its side before the squared distance; None = the class default (``reg``: 'l2'/'l2',
-  ``reg_bn``: 'bn_l2'/'bn_l2', i.e. exactly the two baselines). With both 'none' the loss is the plain
-  MSE of raw features (SimReg's ``--mse_nonorm``); ``feature_bn`` in the hparams says whether any BN is used.
+  each applied to its side before the squared distance; defaults ``reg``: 'l2'/'l2', ``reg_bn``:
+  'bn_l2'/'bn_l2', i.e. exactly the two baselines. With both 'none' the loss is the plain MSE of raw
+  features (SimReg's ``--mse_nonorm``).
 * ``teacher_feature`` ('backbone' | 'head') as before.
-The BatchNorms are ``teacher_norm.bn`` / ``student_norm.bn``; checkpoints written before these switches
-(``teacher_bn.*`` / ``student_bn.*``) are renamed on load.
+The BatchNorms are ``teacher_norm.bn`` / ``student_norm.bn``.
 """
 from .base import Method
 from .common import FeatureNorm, check_choice

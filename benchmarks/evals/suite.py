@@ -72,6 +72,21 @@ class EvalSuite:
         for e in self.evaluators:
             e.setup(log)
 
+    def evaluate_features(self, train_f, train_y, val_f, val_y, num_classes: int, device='cpu',
+                          seed: int = 0) -> dict:
+        """The selected evaluations that read features, on features computed elsewhere
+        (``[N, D]`` arrays or tensors and their labels); the others are left out."""
+        class _Classes:  # what EvalContext.num_classes reads
+            classes = range(num_classes)
+
+        ctx = EvalContext(backbone=None, name='features', train_set=_Classes(), val_set=None, image_size=0,
+                          device=device, seed=seed, _features=(train_f, train_y, val_f, val_y))
+        metrics = {}
+        for evaluator in self.evaluators:
+            if evaluator.uses_features:
+                metrics.update(evaluator.run(ctx))
+        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in metrics.items()}
+
     def evaluate(self, backbone, name: str, train_set, val_set, image_size: int, device='cpu', seed: int = 0,
                  retrieval_set=None, backbone_path: Path | None = None, kind: str = 'method', log: Callable = print,
                  cached: Callable | None = None, store: Callable | None = None) -> dict:

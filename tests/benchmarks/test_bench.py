@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from benchmarks.bench import main
+from benchmarks.cli.bench import main
 from methods.backbones import build_backbone
 from tests.helpers.bench import BASE_OPTS, FAST_EVALS
 from tests.helpers.data import TINY, write_imagefolder

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from benchmarks.bench import main
+from benchmarks.cli.bench import main
 from tests.helpers.bench import BASE_OPTS
 from tests.helpers.checkpoints import write_fake_checkpoint
 

@@ -3,7 +3,7 @@
 `write_fake_checkpoint(layout, path, ...)` builds one of this project's backbones (seeded random
 init, with randomised BatchNorm statistics so a checkpoint that loads the wrong buffers gives
 different outputs) and writes it with the real file's nesting, prefixes and extra entries, as listed
-in research/methods.md §8 and §1.3/§2.1/§5.2/§5.3: key-encoder copies, queues (``[dim, K]`` with a
+in docs/methods.md#teacher-checkpoints: key-encoder copies, queues (``[dim, K]`` with a
 small ``K``), queue pointers, prototypes, classifiers, optimizer/epoch/arch entries and, for CompRess
 students, a pickled ``argparse.Namespace``. Tests use them to check detection and loading of every
 layout without downloading the real (100+ MB) files; ``python -m tests.helpers.make_teacher_checkpoint``
@@ -94,7 +94,7 @@ def _classifier(arch: str, feat_dim: int, gen: torch.Generator) -> dict:
 
 def _student_fc(arch: str, feat_dim: int, head_out: int, gen: torch.Generator) -> dict:
     """CompRess students: ResNet-50 keeps ``fc = Linear(2048, 8192)`` (here ``head_out``); the others
-    replace fc by ``nn.Sequential()`` and so store no fc keys (research/methods.md §1.4)."""
+    replace fc by ``nn.Sequential()`` and so store no fc keys (CompRess train_student.py)."""
     if arch != 'resnet50':
         return {}
     return {'fc.weight': 0.01 * torch.randn(head_out, feat_dim, generator=gen), 'fc.bias': torch.zeros(head_out)}

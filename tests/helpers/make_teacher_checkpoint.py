@@ -1,6 +1,6 @@
 """Write a synthetic teacher checkpoint (random weights) in the exact layout of a public SSL release.
 
-For trying --teacher / --teacher-spec without downloading the real files (research/methods.md §8):
+For trying --teacher / --teacher-spec without downloading the real files (docs/methods.md#teacher-checkpoints):
 
     python -m tests.helpers.make_teacher_checkpoint --list
     python -m tests.helpers.make_teacher_checkpoint --layout moco_v2 --arch resnet18 --width 0.25 --out moco_v2.pth

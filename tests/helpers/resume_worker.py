@@ -12,7 +12,7 @@ from pathlib import Path
 # run as a script, so tests.helpers.ROOT is not importable yet: the repository root is two folders up
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.bench import main  # noqa: E402
+from benchmarks.cli.bench import main  # noqa: E402
 from methods import METHODS  # noqa: E402
 from methods.crd import CRD  # noqa: E402
 

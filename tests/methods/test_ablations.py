@@ -1,14 +1,13 @@
-"""Ablation switches of CompRess, SEED and the regression baselines (research/methods.md §7).
+"""Ablation switches of CompRess, SEED and the regression baselines (docs/methods.md#ablation-switches).
 
 Every switch value trains two CPU steps with a finite loss; shapes, head types and the normalised
 tensors are checked against independent computations; invalid values fail with a helpful message;
-the defaults of the registered methods (and of their config files) are the official behaviour.
+the defaults of the registered methods are the official behaviour.
 """
 import math
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from torch import nn
 
@@ -22,7 +21,6 @@ from methods.losses import compress_loss
 from tests.helpers import ROOT, STUDENT, random_batch
 
 D_S, D_BACKBONE, D_HEAD = 64, 64, 16      # tiny student / tiny teacher backbone / tiny teacher head
-CONFIGS = ROOT / 'configs' / 'methods'
 
 
 def _build(name, teacher, **hp):
@@ -139,10 +137,10 @@ def test_compress_bank_and_head_switches(student_bank, student_head, tiny_teache
         d_bank = D_S if student_head == 'none' else d_t
         assert method.student_bank_q.bank.shape == (32, d_bank)
     assert hasattr(method, 'key_projection') == (student_bank == 'ema')
-    hp = method.hparams()
+    hp = method.hparams
     assert (hp['student_bank'], hp['student_head']) == (student_bank, student_head)
-    assert hp['mlp_hidden'] == (D_S if student_head == 'mlp' else None)
-    assert ('momentum' in hp) == (student_bank == 'ema')
+    if student_head == 'mlp':  # mlp_hidden=None: hidden width D_s
+        assert method.projection[0].out_features == D_S
     _train(method)
     assert method.teacher_bank.ptr.item() == 16
     if student_bank != 'none':
@@ -174,9 +172,9 @@ def test_compress_ema_key_encoder_includes_the_head(tiny_teacher):
 
 @pytest.mark.parametrize('name,student_bank', [('compress_2q', 'ema'), ('compress_2q_nomom', 'current'),
                                                ('compress_1q', 'none')])
-def test_compress_none_means_class_default(name, student_bank, tiny_teacher):
-    method = _build(name, tiny_teacher, bank_size=32, student_bank=None, student_head=None)
-    assert method.hparams()['student_bank'] == student_bank
+def test_compress_registered_names_differ_in_their_defaults(name, student_bank, tiny_teacher):
+    method = _build(name, tiny_teacher, bank_size=32)
+    assert method.student_bank == student_bank == method.hparams['student_bank']
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -191,7 +189,7 @@ def test_compress_invalid_values(kwargs, match, tiny_teacher):
 
 def test_compress_teacher_temperature(tiny_teacher):
     method = _build('compress_1q', tiny_teacher, bank_size=32, teacher_temperature=0.1)
-    assert method.hparams()['teacher_temperature'] == 0.1 and method.hparams()['temperature'] == 0.04
+    assert method.hparams['teacher_temperature'] == 0.1 and method.hparams['temperature'] == 0.04
     method.train()
     x = torch.randn(8, 3, 32, 32)
     t_bank, s_bank = method.teacher_bank.bank.clone(), method.teacher_bank.bank.clone()
@@ -202,10 +200,10 @@ def test_compress_teacher_temperature(tiny_teacher):
         s = s / s.norm(dim=1, keepdim=True)
         expected = compress_loss(s, s_bank, t, t_bank, temperature=0.04, teacher_temperature=0.1)
         single = compress_loss(s, s_bank, t, t_bank, temperature=0.04)
-        got = method.loss(dict(index=torch.arange(8), views=[x], label=None))['loss_kl']
+        got = method.loss(dict(index=torch.arange(8), views=[x], label=None, teacher=[tiny_teacher(x)]))['loss_kl']
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)
     assert got.item() != pytest.approx(single.item(), rel=1e-3)
-    assert _build('compress_2q', tiny_teacher, bank_size=32).hparams()['teacher_temperature'] == 0.04
+    assert _build('compress_2q', tiny_teacher, bank_size=32).teacher_temperature == 0.04   # None: = temperature
 
 
 # --- teacher feature normalisation (compress, seed, reg) ---------------------------------------------
@@ -215,7 +213,7 @@ def test_compress_teacher_temperature(tiny_teacher):
 def test_teacher_norm_switch(name, size_key, kind, tiny_teacher):
     hp = {size_key: 32} if size_key else {}
     method = _build(name, tiny_teacher, teacher_norm=kind, **hp)
-    assert method.teacher_norm.kind == kind and method.hparams()['teacher_norm'] == kind
+    assert method.teacher_norm.kind == kind and method.hparams['teacher_norm'] == kind
     _train(method)
     if kind == 'bn_l2':
         assert method.teacher_norm.bn.num_batches_tracked.item() == 2
@@ -249,7 +247,7 @@ def test_seed_student_head(student_head, feature, types, tiny_teacher):
     assert [type(m) for m in mods] == types
     d_t = D_HEAD if feature == 'head' else D_BACKBONE
     assert method.queue.bank.shape == (32, d_t)
-    assert method.hparams()['mlp_hidden'] == (48 if student_head == 'mlp' else None)
+    assert method.hparams['mlp_hidden'] == (48 if student_head == 'mlp' else None)
     if student_head == 'mlp':
         assert method.head[0].out_features == 48 and method.head[2].out_features == d_t
     _train(method)
@@ -278,7 +276,7 @@ def test_reg_head(head, feature, n_linear, tiny_teacher):
 @pytest.mark.parametrize('student_norm', ['l2', 'bn_l2', 'none'])
 def test_reg_student_norm(student_norm, tiny_teacher):
     method = _build('reg', tiny_teacher, student_norm=student_norm)
-    assert method.student_norm.kind == student_norm and method.hparams()['feature_bn'] == (student_norm == 'bn_l2')
+    assert method.student_norm.kind == student_norm and method.hparams['student_norm'] == student_norm
     _train(method)
 
 
@@ -288,7 +286,7 @@ def test_reg_without_normalisation_is_plain_mse(tiny_teacher):
     with torch.no_grad():
         s, t = method.student(x), tiny_teacher(x)['backbone']
         expected = sum(((s[i] - t[i]) ** 2).sum() for i in range(4)) / 4
-        got = method.loss(dict(index=torch.arange(4), views=[x], label=None))['loss_reg']
+        got = method.loss(dict(index=torch.arange(4), views=[x], label=None, teacher=[tiny_teacher(x)]))['loss_reg']
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
@@ -301,50 +299,32 @@ def test_reg_invalid_values(tiny_teacher):
         _build('reg', tiny_teacher, head='mlp4')
 
 
-def test_reg_bn_loads_checkpoints_written_before_the_switches(tiny_teacher):
-    from mmengine.runner.checkpoint import load_state_dict as mm_load_state_dict
-    trained = _train(_build('reg_bn', tiny_teacher))
-    new = trained.state_dict()
-    old = {k.replace('teacher_norm.bn.', 'teacher_bn.').replace('student_norm.bn.', 'student_bn.'): v
-           for k, v in new.items()}
-    assert 'teacher_bn.running_mean' in old and 'student_bn.running_var' in old
-    for load in (lambda m, sd: m.load_state_dict(sd, strict=True), lambda m, sd: mm_load_state_dict(m, sd, strict=True)):
-        fresh = _build('reg_bn', tiny_teacher)
-        load(fresh, dict(old))
-        for k, v in fresh.state_dict().items():
-            assert torch.equal(v, new[k]), k
-
-
-# --- defaults of the registered methods and of their config files ----------------------------------------
+# --- defaults of the registered methods: the official codes' values ---------------------------------------
 
 DEFAULTS = {
-    'compress_2q': dict(bank_size=32, temperature=0.04, teacher_feature='backbone', bank_init='uniform',
-                        student_bank='ema', momentum=0.999, teacher_temperature=0.04, teacher_norm='l2',
-                        student_head='none', mlp_hidden=None),
-    'compress_2q_nomom': dict(bank_size=32, temperature=0.04, teacher_feature='backbone', bank_init='uniform',
-                              student_bank='current', teacher_temperature=0.04, teacher_norm='l2',
-                              student_head='none', mlp_hidden=None),
-    'compress_1q': dict(bank_size=32, temperature=0.04, teacher_feature='backbone', bank_init='uniform',
-                        student_bank='none', teacher_temperature=0.04, teacher_norm='l2', student_head='linear',
-                        mlp_hidden=None),
-    'seed': dict(queue_size=32, student_temperature=0.2, teacher_temperature=1e-4, teacher_feature='head',
-                 mlp_hidden=D_S, student_head='mlp', teacher_norm='l2'),
-    'reg': dict(head='linear', teacher_feature='backbone', feature_bn=False, teacher_norm='l2', student_norm='l2'),
-    'reg_bn': dict(head='linear', teacher_feature='backbone', feature_bn=True, teacher_norm='bn_l2',
-                   student_norm='bn_l2'),
+    'compress_2q': dict(bank_size=128000, temperature=0.04, momentum=0.999, teacher_feature='backbone',
+                        bank_init='uniform', student_bank='ema', student_head='none', teacher_norm='l2',
+                        teacher_temperature=None, mlp_hidden=None),
+    'compress_2q_nomom': dict(bank_size=128000, temperature=0.04, momentum=0.999, teacher_feature='backbone',
+                              bank_init='uniform', student_bank='current', student_head='none', teacher_norm='l2',
+                              teacher_temperature=None, mlp_hidden=None),
+    'compress_1q': dict(bank_size=128000, temperature=0.04, momentum=0.999, teacher_feature='backbone',
+                        bank_init='uniform', student_bank='none', student_head='linear', teacher_norm='l2',
+                        teacher_temperature=None, mlp_hidden=None),
+    'seed': dict(queue_size=65536, student_temperature=0.2, teacher_temperature=1e-4, teacher_feature='head',
+                 mlp_hidden=None, student_head='mlp', teacher_norm='l2'),
+    'reg': dict(head='linear', teacher_feature='backbone', teacher_norm='l2', student_norm='l2'),
+    'reg_bn': dict(head='linear', teacher_feature='backbone', teacher_norm='bn_l2', student_norm='bn_l2'),
 }
 SIZE = {'seed': dict(queue_size=32), 'reg': {}, 'reg_bn': {}}
 
 
 @pytest.mark.parametrize('name', sorted(DEFAULTS))
-def test_registered_defaults_are_official_and_match_the_config_files(name, tiny_teacher):
+def test_registered_defaults_are_official_and_recorded_as_bound(name, tiny_teacher):
+    from methods import get_method
+    assert get_method(name).hyperparameters() == DEFAULTS[name]
     size = SIZE.get(name, dict(bank_size=32))
-    method = _build(name, tiny_teacher, **size)
-    assert method.hparams() == DEFAULTS[name]
-    cfg = dict(Config.fromfile(str(CONFIGS / f'{name}.py')).method)
-    assert cfg.pop('type') == name
-    cfg.update(size)
-    assert _build(name, tiny_teacher, **cfg).hparams() == DEFAULTS[name]
+    assert _build(name, tiny_teacher, **size).hparams == {**DEFAULTS[name], **size}
 
 
 def test_default_module_layout_is_unchanged(tiny_teacher):

@@ -170,8 +170,8 @@ def test_smallest_width_is_the_suite_student():
     assert [b.feat_dim for b in backbones.values()] == [256, 192, 128, 64]
     assert all(type(b) is ResNetBackbone and not b.training for b in backbones.values())
     assert _method(full_width=0.25).student.width == 0.25
-    hp = method.hparams()
-    assert hp['full_width'] == 0.5 and hp['width_weights'] == [2.5, 1.0, 1.0, 1.0] and hp['slow_start'] == 0.5
+    assert method.student.width == 0.5 and method.width_weights == [2.5, 1.0, 1.0, 1.0]
+    assert method.hparams['full_width'] is None and method.hparams['slow_start'] == 0.5   # as bound
 
 
 def test_trains_with_slow_start_then_all_widths():

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from benchmarks.bench import main
+from benchmarks.cli.bench import main
 from benchmarks.engine.run_folder import RunFolder
 from methods import METHODS
 from methods.compress import CompRess2q

@@ -63,7 +63,7 @@ def test_runner_reports_training_progress_to_the_method(tmp_path, cache_dir):
 
 
 @pytest.mark.parametrize('method, cfg', [('compress_2q', dict(bank_size=64)), ('seed', dict(queue_size=64)),
-                                         ('crd', dict(num_negatives=16, num_samples=192))])
+                                         ('crd', dict(num_negatives=16))])
 def test_no_host_device_sync_inside_training_steps(method, cfg, tmp_path, monkeypatch, tiny_teacher, cache_dir):
     """Every ``.item()`` / ``bool()`` / ``float()`` on a tensor is a host-device sync on a GPU. Over 24
     steps with one log interval, the whole training (runner, hooks, method) may read the device only a
@@ -82,7 +82,8 @@ def test_no_host_device_sync_inside_training_steps(method, cfg, tmp_path, monkey
         monkeypatch.setattr(torch.Tensor, name, counted)
     budget = dict(epochs=2, batch_size=16, optimizer=dict(type='SGD', lr=0.05, momentum=0.9),
                   schedule=dict(type='cosine'), log_interval=24, checkpoint_interval=100)
+    prepared = dict(num_samples=len(train)) if method == 'crd' else None   # what CRD.prepare returns
     result = train_method(method, cfg, dict(arch='resnet18', width=0.125), tiny_teacher, train, budget, tmp_path,
-                          0, 'cpu')
+                          0, 'cpu', prepared=prepared)
     assert result.iterations == 24
     assert len(calls) <= 10, f'{len(calls)} device reads in 24 steps'

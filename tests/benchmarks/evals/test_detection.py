@@ -95,7 +95,7 @@ def _suite(tmp_path, **detection):
 
 @pytest.mark.slow
 def test_bench_rows_carry_detection_and_a_failed_run_is_isolated(tmp_path, cache_dir):
-    from benchmarks.bench import main
+    from benchmarks.cli.bench import main
     from tests.helpers.bench import BASE_OPTS
     opts = [o for o in BASE_OPTS if not o.startswith('evals.suites')] + ['evals.suites=[knn,flops,detection]']
     assert main(['--config', str(_suite(tmp_path)), '--work-dir', str(tmp_path / 'ok'), '--methods', 'compress_2q',

@@ -1,7 +1,7 @@
 """Paper-reproduction suites (configs/suites/paper_*.py) and the "ours vs paper" table.
 
 Every paper suite resolves and names registered methods and known backbones; its budget, method and
-evaluation settings equal the paper's (research/methods.md §1.5, §2.2, §4, §6.1); every metric field of
+evaluation settings equal the paper's (docs/methods.md); every metric field of
 ``paper.results`` is one the suite's own evaluations produce (found by running them on tiny features,
 not from a copied list); every published row label is a row the run will write. `paper_rows` /
 `paper_table` are checked on fabricated rows: alignment, differences, '–' for what the run lacks, and
@@ -13,9 +13,9 @@ import re
 import numpy as np
 import pytest
 
-from benchmarks.bench import validate_components
+from benchmarks.plan import validate_components
 from benchmarks.config import CONFIG_DIR, resolve
-from benchmarks.evals.suite import FEATURE_EVALS, evaluate_features
+from benchmarks.evals.suite import EvalSuite
 from benchmarks.reporting.paper import MISSING, PAPER_ONLY, paper_rows, paper_table
 from methods import get_method, list_methods
 from methods.slimclr import width_label
@@ -42,7 +42,7 @@ def test_resolves_with_registered_methods_and_backbones(cfgs, name):
     assert 'ImageNet' in cfg.data.description
     assert cfg.teacher.checkpoint is None and {'arch', 'train', 'spec', 'required', 'description'} <= set(cfg.teacher)
     paper = cfg.paper
-    assert paper.source.startswith('research/methods.md §') and paper.title and paper.protocol and paper.gpu_hours
+    assert paper.source and paper.title and paper.protocol and paper.gpu_hours
     assert paper.results
 
 
@@ -134,8 +134,7 @@ def _produced_fields(evals: dict) -> set:
     # keys (evals/linear.py) but needs images; 1000 clusters need >= 1000 samples; fewer probe epochs
     ev['linear'].update(mode='cached', epochs_scale=0.05)
     ev['ca'].update(num_clusters=None, nredo=1)
-    suites = [s for s in ev['suites'] if s in FEATURE_EVALS]
-    return set(evaluate_features(tf, ty, vf, vy, ev, suites, num_classes=5))
+    return set(EvalSuite(ev).evaluate_features(tf, ty, vf, vy, num_classes=5))
 
 
 def test_published_metrics_are_fields_our_evaluations_produce(cfgs):
@@ -154,8 +153,8 @@ def test_published_metrics_are_fields_our_evaluations_produce(cfgs):
 # ---------------------------------------------------------------- paper_rows / paper_table
 
 PAPER = dict(
-    title='Fake paper', source='research/methods.md §0', protocol='fake linear protocol',
-    gpu_hours=dict(teacher='53 h on 8 V100', student='not reported in shared/research'),
+    title='Fake paper', source='Fake paper, Table 0', protocol='fake linear protocol',
+    gpu_hours=dict(teacher='53 h on 8 V100', student='not reported'),
     results={
         'teacher': dict(linear_top1=70.8, knn1_top1=57.3, ca_top1=34.2),
         'supervised (paper only)': dict(linear_top1=69.8, knn1_top1=63.0, ca_top1=44.9),
@@ -248,7 +247,7 @@ def test_paper_table_of_a_real_suite_with_no_rows(cfgs):
     header, body = _table_cells(md)
     assert set(body) == set(cfg.paper.results)
     assert all(cells[h] == MISSING for cells in body.values() for h in header if h.endswith((' ours', ' Δ')))
-    assert body['slimclr w0.25']['Linear paper'] == '55.1†'   # unverified in research/methods.md §4
+    assert body['slimclr w0.25']['Linear paper'] == '55.1†'   # unverified (docs/methods.md#slimclr)
     assert cfg.paper.title in md
 
 

@@ -13,9 +13,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from benchmarks.reporting.leaderboard import build_table, markdown_table, write_leaderboard
+from benchmarks.reporting.leaderboard import markdown_table, write_leaderboard
+from benchmarks.reporting.table import build_table
 from benchmarks.reporting.plots import DPI, FIGSIZE, LABEL_PT, accuracy_metric, pareto_front, place_labels, write_plots
-from benchmarks.reporting.report import load_runs, main, write_reports
+from benchmarks.cli.report import main
+from benchmarks.reporting.report import load_runs, write_reports
+from benchmarks.reporting.row import SCHEMA_VERSION
 from benchmarks.reporting.formats import html_document, latex_table, tex_escape
 
 CAPTION = '**tiny** suite — kNN top-1 %, linear probe & R@K; τ=0.07, epochs ×1. Budget: 2 epochs, batch_size 8.'
@@ -62,8 +65,8 @@ def _rows():
     ]
 
 
-def _old_rows():
-    """Rows as an older rows.json has them: no status, loss_curve, epoch_times_s, shared_training,
+def _sparse_rows():
+    """Rows of a run with few evaluations: no status, loss_curve, epoch_times_s, shared_training,
     prepare_time_s, detection or latency fields."""
     return [dict(kind='teacher', method='teacher', student='resnet18 x1', knn20_top1=50.0, params_m=11.2, gmacs=0.56),
             dict(kind='method', method='seed', student='resnet18 x0.25', knn20_top1=30.0, knn1_top1=25.0,
@@ -225,7 +228,7 @@ def test_best_marks_compare_shown_values_and_need_a_choice():
             dict(kind='method', method='b', linear_top1=49.96, params_m=1.0),
             dict(kind='method', method='c', linear_top1=12.0, params_m=1.0)]
     table = build_table(rows)
-    col = {h: i for i, (_, h, _) in enumerate(table.columns)}
+    col = {c.header: i for i, c in enumerate(table.columns)}
     # 50.04 and 49.96 both print as 50.0: both bold; equal params everywhere: nothing to choose, none bold
     assert [r.cells[col['Linear']].best for r in table.rows] == [True, True, False]
     assert not any(r.cells[col['Params (M)']].best for r in table.rows)
@@ -248,13 +251,13 @@ def test_pareto_front_matches_brute_force():
 
 def test_accuracy_metric_prefers_linear_then_the_largest_knn():
     assert accuracy_metric(_rows())[0] == 'linear_top1'
-    assert accuracy_metric(_old_rows())[0] == 'knn20_top1'
+    assert accuracy_metric(_sparse_rows())[0] == 'knn20_top1'
     assert accuracy_metric([dict(knn200_top1=1.0, knn200w_top1=2.0, knn20_top1=3.0)])[0] == 'knn200w_top1'
     assert accuracy_metric([dict(kind='floor', params_m=1.0)]) is None
 
 
 def test_older_rows_without_new_fields_still_report(tmp_path):
-    paths = write_reports(_old_rows(), tmp_path, '')
+    paths = write_reports(_sparse_rows(), tmp_path, '')
     assert 'plots/accuracy_vs_gmacs.png' in paths and 'plots/training_cost.png' in paths
     assert 'plots/training_curves.png' not in paths          # no loss curves: no figure, no empty file
     assert not (tmp_path / 'plots' / 'training_curves.png').exists()
@@ -270,6 +273,7 @@ def test_nothing_to_plot_writes_no_files(tmp_path):
 
 def _run_dir(path, rows, caption):
     path.mkdir(parents=True)
+    rows = [dict(r, schema=SCHEMA_VERSION) for r in rows]  # as ResultRow.to_dict writes them
     (path / 'rows.json').write_text(json.dumps(rows))
     write_leaderboard(rows, path, caption)
     return path
@@ -309,7 +313,11 @@ def test_cli_errors_are_one_clear_paragraph(tmp_path, capsys):
     notlist = tmp_path / 'notlist'
     notlist.mkdir()
     (notlist / 'rows.json').write_text('{"rows": 1}')
-    cases = [([str(tmp_path / 'missing')], 'does not exist'),
+    old = tmp_path / 'old'
+    old.mkdir()
+    (old / 'rows.json').write_text('[{"kind": "method", "method": "moco_v2", "knn20_top1": 20.0}]')
+    cases = [([str(old)], 'a result row of schema None'),
+             ([str(tmp_path / 'missing')], 'does not exist'),
              ([str(tmp_path / 'empty')], 'has no rows.json'),
              ([str(bad)], 'is not valid JSON'),
              ([str(notlist)], 'does not hold a JSON list'),

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from benchmarks.bench import main
+from benchmarks.cli.bench import main
 from benchmarks.data.datasets import EpochIndexSampler
-from benchmarks.teachers.outputs import TeacherOutputCache
+from benchmarks.teachers.outputs import TeacherOutputCache, TeacherOutputs
 from benchmarks.teachers.teacher import Teacher
 from methods.backbones import build_backbone
 from methods.heads import mlp_head
@@ -27,33 +27,50 @@ def test_cache_hits_after_the_writing_epoch_and_only_for_the_same_stream(tmp_pat
     index = torch.tensor([3, 0, 7, 5])
     for storage, folder in (('memory', None), ('disk', tmp_path / 'outputs')):
         cache = TeacherOutputCache(num_samples=8, slots=2, dims=teacher.feat_dims, storage=storage, folder=folder)
-        teacher.attach_cache(cache, recipe='compress@32')
+        outputs = TeacherOutputs(teacher, cache, recipe='compress@32')
         teacher.images_forwarded = 0
-        teacher.set_epoch(1)
-        teacher.bind_batch(index, views)
-        first = teacher(views[1])             # computed, written to (stream v1, slot 1)
-        again = teacher(views[1])             # slot not complete yet: computed again
-        assert teacher.images_forwarded == 8 and cache.cached_images == 0
-        teacher.epoch_done(1)
-        hit = teacher(views[1])
-        assert teacher.images_forwarded == 8 and cache.cached_images == 4
-        for k in ('backbone', 'head'):
-            assert torch.equal(hit[k], first[k]) and torch.equal(again[k], first[k])
-            # rounded to fp16 whether or not it came from the cache
-            assert torch.equal(first[k], first[k].half().float())
-        teacher(views[0])                     # another view of the batch: another stream, computed
-        teacher.set_epoch(0)
-        teacher(views[1])                     # another slot: computed
-        teacher.bind_batch(None)
-        teacher(views[1])                     # not a bound batch (e.g. evaluation): never cached
-        assert teacher.images_forwarded == 20 and cache.cached_images == 4
-        assert cache.nbytes() == 2 * 2 * 8 * (teacher.feat_dims['backbone'] + 16) * 2  # 2 streams, 2 slots, fp16
+        outputs.set_epoch(1)
+        first = outputs(index, views)         # computed, written to (stream v0/v1, slot 1)
+        again = outputs(index, views)         # slot not complete yet: computed again
+        assert teacher.images_forwarded == 16 and cache.cached_images == 0
+        outputs.epoch_done(1)
+        hit = outputs(index, views)
+        assert teacher.images_forwarded == 16 and cache.cached_images == 8
+        for v in (0, 1):
+            for k in ('backbone', 'head'):
+                assert torch.equal(hit[v][k], first[v][k]) and torch.equal(again[v][k], first[v][k])
+                # rounded to fp16 whether or not it came from the cache
+                assert torch.equal(first[v][k], first[v][k].half().float())
+        assert not torch.equal(first[0]['backbone'], first[1]['backbone'])   # one stream per view
+        outputs.set_epoch(0)
+        outputs(index, views)                 # another slot: computed
+        other = TeacherOutputs(teacher, cache, recipe='mocov2@32')
+        other.set_epoch(1)
+        other(index, views)                   # another recipe: another stream, computed
+        assert teacher.images_forwarded == 32 and cache.cached_images == 8
+        assert cache.nbytes() == 4 * 2 * 8 * (teacher.feat_dims['backbone'] + 16) * 2  # 4 streams, 2 slots, fp16
     # the disk cache keeps what was complete for a later run
     cache = TeacherOutputCache(num_samples=8, slots=2, dims=teacher.feat_dims, storage='disk', folder=tmp_path / 'outputs')
-    teacher.attach_cache(cache, recipe='compress@32')
-    teacher.set_epoch(1)
-    teacher.bind_batch(index, views)
-    assert torch.equal(teacher(views[1])['backbone'], first['backbone']) and cache.cached_images == 4
+    outputs = TeacherOutputs(teacher, cache, recipe='compress@32')
+    outputs.set_epoch(1)
+    assert torch.equal(outputs(index, views)[1]['backbone'], first[1]['backbone']) and cache.cached_images == 8
+
+
+def test_the_batch_carries_the_teachers_outputs(tiny_teacher):
+    """The training data preprocessor puts the teacher's outputs on every view into the batch."""
+    from benchmarks.data.datasets import ViewsPreprocessor
+    calls = []
+
+    def outputs(index, views):
+        calls.append(index)
+        return [tiny_teacher(x) for x in views]
+    pre = ViewsPreprocessor(teacher_outputs=outputs)
+    views = [torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8) for _ in range(2)]
+    index, normed, label, teacher = pre([torch.arange(4), views, torch.zeros(4, dtype=torch.long)], training=True)
+    assert len(calls) == 1 and len(teacher) == 2
+    for x, out in zip(normed, teacher):
+        assert torch.equal(out['backbone'], tiny_teacher(x)['backbone'])
+    assert ViewsPreprocessor()([torch.arange(4), views, torch.zeros(4, dtype=torch.long)])[3] is None
 
 
 def test_views_per_image_cycles_the_view_seeds_not_the_order():

@@ -1,4 +1,4 @@
-"""Public SSL checkpoint layouts (research/methods.md §8): detection, exact loading, arch inference,
+"""Public SSL checkpoint layouts (docs/methods.md#teacher-checkpoints): detection, exact loading, arch inference,
 input re-normalisation and the errors that stop a half-loaded (random) teacher."""
 import pytest
 import torch
