@@ -165,7 +165,7 @@ def test_methods_with_a_prepare_step_run_end_to_end(tmp_path, cache_dir):
     assert main(['--work-dir', str(tmp_path / 'a'), *args]) == 0
     rows = {r['method']: r for r in json.loads((tmp_path / 'a' / 'rows.json').read_text())}
     assert rows['cc']['hparams']['num_clusters'] == 4 and rows['cc']['prepare_time_s'] > 0
-    assert rows['crd']['hparams']['memory_size'] == 200 and rows['moco_v3']['teacher'] == 'none'
+    assert 'num_samples' not in rows['crd']['hparams'] and rows['moco_v3']['teacher'] == 'none'   # prepared, not a hyperparameter
     for name in ('crd', 'cc', 'moco_v3'):
         assert rows[name]['status'] == 'ok' and rows[name]['method_type'] == name
     # one SlimCLR training, one row and one plain exported backbone per width

@@ -104,7 +104,8 @@ def broken_methods():
 @pytest.mark.slow
 def test_a_diverging_and_a_raising_method_fail_alone(tmp_path, cache_dir, broken_methods, capsys):
     work = tmp_path / 'run'
-    opts = [*OPTS, 'budget.epochs=2', 'budget.log_interval=2']
+    opts = [*OPTS, 'budget.epochs=2', 'budget.log_interval=2', 'method_cfgs.diverging.bank_size=64',
+            'method_cfgs.raising.bank_size=64']
     assert main(['--work-dir', str(work), '--methods', 'diverging,compress_2q,raising', '--cfg-options', *opts]) == 0
     rows = {r['method']: r for r in json.loads((work / 'rows.json').read_text())}
     assert rows['compress_2q']['status'] == 'ok' and rows['compress_2q']['knn1_top1'] >= 0
@@ -121,7 +122,7 @@ def test_a_diverging_and_a_raising_method_fail_alone(tmp_path, cache_dir, broken
     assert '[diverging] FAILED' in out and 'failed: diverging, raising' in out
     # --fail-fast stops at the first failure instead
     assert main(['--work-dir', str(tmp_path / 'ff'), '--fail-fast', '--methods', 'diverging,compress_2q',
-                 '--cfg-options', *opts]) == 1
+                 '--cfg-options', *opts[:-1]]) == 1
     assert 'DivergenceError' in capsys.readouterr().err
 
 
