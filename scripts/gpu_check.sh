@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 TEACHER=$SSLCB_CACHE/moco_v2_r50_synthetic.pth.tar
 mkdir -p "$SSLCB_CACHE"
-$PY tools/make_teacher_checkpoint.py --layout moco_v2 --arch resnet50 --width 1 --out "$TEACHER"
+$PY -m tests.helpers.make_teacher_checkpoint --layout moco_v2 --arch resnet50 --width 1 --out "$TEACHER"
 WORKERS=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
 for mode in fp32 bf16_cl fp16_cl; do
     case $mode in

@@ -17,7 +17,7 @@ Same distributions as the per-sample recipes, with two documented differences:
   is separable, so it is done as ``R_y @ image @ R_xᵀ`` with sparse-in-effect [size, H] and
   [size, W] weight matrices per sample: batched matmuls use every core, where ``roi_align`` ran on
   one (it was half of the data time, benchmarks/perf); a horizontal flip is the reversed rows of
-  ``R_x``, free. Equal to ``roi_align`` up to float summation order (tests/test_data.py).
+  ``R_x``, free. Equal to ``roi_align`` up to float summation order (tests/benchmarks/data/test_datasets.py).
 """
 from __future__ import annotations
 

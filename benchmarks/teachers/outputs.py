@@ -22,7 +22,7 @@ per stream; ImageNet (1.28 M, ResNet-50 2048 + 128 dims) needs 5.6 GB per slot, 
 stream, and by a resumed run).
 
 The teacher's outputs are rounded to ``dtype`` whether sharing is on or off, so results with and
-without sharing are identical (tests/test_teacher_share.py). Lookups need no host-device sync: a
+without sharing are identical (tests/benchmarks/teachers/test_outputs.py). Lookups need no host-device sync: a
 slot is read only once the method that wrote it has finished that epoch (`mark_complete`), and rows
 are gathered with the batch's index tensor on the device that holds the storage.
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from benchmarks.errors import TeacherError
 
 # Same values as benchmarks.data.datasets.IMAGENET_MEAN / IMAGENET_STD (duplicated so this module imports
-# without torch; tests/test_teacher_specs.py asserts they agree).
+# without torch; tests/benchmarks/teachers/test_specs.py asserts they agree).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -3,7 +3,7 @@
 teacher = dict(
     checkpoint=None,
     # a checkpoint's layout (docs/methods.md#teacher-checkpoints) is detected from its keys; `spec` forces one
-    # (--teacher-spec NAME; tools/make_teacher_checkpoint.py --list shows them)
+    # (--teacher-spec NAME; python -m tests.helpers.make_teacher_checkpoint --list shows them)
     spec=None,
     # pickled classes trusted in the checkpoint file (--teacher-allow-globals), e.g. ['argparse.Namespace']
     # for CompRess student releases; everything else loads with torch.load(weights_only=True) only
