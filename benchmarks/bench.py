@@ -248,10 +248,11 @@ class BenchRun:
         views = self.train_set.with_recipes([aug] * cls.num_views)
         teacher = self.teacher if cls.needs_teacher else None
         outputs, hooks = None, ()
-        if teacher is not None:  # the teacher's outputs reach the method in the batch, shared across methods
+        if teacher is not None:
+            forwarded, hits = teacher.images_forwarded, self.cache.cached_images if self.cache else 0
+        if teacher is not None and cls.uses_teacher_outputs:  # into the batch, shared across methods
             outputs = TeacherOutputs(teacher, self.cache, recipe=f'{aug}@{self.image_size}')
             hooks = (TeacherOutputHook(outputs),)
-            forwarded, hits = teacher.images_forwarded, self.cache.cached_images if self.cache else 0
         start = time.perf_counter()
         prepared = cls.prepare(self.contexts[cls.needs_teacher], method_cfg)
         prepare_time = time.perf_counter() - start

@@ -84,6 +84,9 @@ class Method(BaseModel):
     ddp_find_unused_parameters: bool = False
     # constructor arguments that `prepare` computes (not hyperparameters: never set in a config)
     prepared: tuple = ()
+    # whether loss() reads batch['teacher'] (False: the teacher is used in `prepare` only, e.g. cc, and
+    # the harness computes no teacher outputs for the training batches)
+    uses_teacher_outputs: bool = True
 
     def __init__(self, student: dict, teacher=None, data_preprocessor=None):
         super().__init__(data_preprocessor=data_preprocessor)

@@ -47,6 +47,7 @@ class ClusterClassification(Method):
     num_views = 1
     augmentation = 'compress'
     prepared = ('assignments',)
+    uses_teacher_outputs = False   # the teacher only labels the data, in prepare (k-means)
 
     @classmethod
     def prepare(cls, ctx, hparams):

@@ -306,7 +306,7 @@ def build_method(name: str, method_cfg: dict, student: dict, teacher, device=Non
     puts the teacher's outputs into each training batch (default: the teacher itself on every view)."""
     cls = get_method(method_cfg.get('type', name))
     hparams = cls.bind_hyperparameters({k: v for k, v in method_cfg.items() if k != 'type'})
-    if teacher is not None and teacher_outputs is None:
+    if teacher is not None and teacher_outputs is None and cls.uses_teacher_outputs:
         teacher_outputs = default_teacher_outputs(teacher)
     pre = ViewsPreprocessor(channels_last=channels_last, teacher_outputs=teacher_outputs)
     method = cls(student=dict(student), teacher=teacher, data_preprocessor=pre, **hparams, **(prepared or {}))
