@@ -29,6 +29,10 @@ Optional hooks (defaults do nothing):
 * ``set_progress(iteration, max_iters)``: the runner calls it before every training step, so
   schedules that depend on training progress (SlimCLR's slow start, MoCo v3's momentum ramp) read
   ``self.progress`` in [0, 1] without knowing the budget.
+* ``after_step()``: the runner calls it after every optimiser step, for updates the official code makes
+  once the student's parameters have moved (CompRess's EMA key encoder, ``moment_update`` after
+  ``optimizer.step()``). MoCo-style EMAs that the official code updates inside the forward, before the
+  keys, stay in ``loss``.
 * ``student_backbones() -> {label: backbone}``: a method that yields several students from one
   training (SlimCLR: one per width) returns each as a plain backbone; every one becomes its own
   leaderboard row. The default is ``{'': student_backbone()}``.
@@ -104,6 +108,9 @@ class Method(BaseModel):
 
     def set_progress(self, iteration: int, max_iters: int) -> None:
         self.progress = min(1.0, iteration / max(1, max_iters))
+
+    def after_step(self) -> None:
+        """Called by the runner after every optimiser step (see module doc); default: nothing."""
 
     # --- contract ---------------------------------------------------------------------------------
     def loss(self, batch: dict) -> dict:

@@ -94,13 +94,18 @@ class _CompRessBase(Method):
         if self.student_bank == 'ema':
             with torch.no_grad():
                 self.student_bank_q.enqueue(l2_normalize(self.key_projection(self.key_student(x))))
-            # the official code updates the key encoder at the end of the forward pass
-            ema_update(self.key_student, self.student, self.momentum)
-            if self.student_head != 'none':  # an Identity has no parameters to average
-                ema_update(self.key_projection, self.projection, self.momentum)
         elif self.student_bank == 'current':
             self.student_bank_q.enqueue(s.detach())
         return dict(loss_kl=loss)
+
+    def after_step(self):
+        """The EMA key encoder follows the student *after* the optimiser step, as the official
+        ``train_student.py`` calls ``moment_update(student, student_key, alpha)`` after
+        ``optimizer.step()``: the keys of step t+1 come from m·k_t + (1 − m)·θ_{t+1}."""
+        if self.student_bank == 'ema':
+            ema_update(self.key_student, self.student, self.momentum)
+            if self.student_head != 'none':  # an Identity has no parameters to average
+                ema_update(self.key_projection, self.projection, self.momentum)
 
 
 @METHODS.register_module(name='compress_2q')

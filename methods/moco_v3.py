@@ -21,6 +21,10 @@ Official hyperparameters (R-50): hidden 4096 (= 2 × 2048), dim 256, T = 1.0, m 
 cosine ramp. Here ``mlp_hidden=None`` means ``2 × feat_dim`` (the official ratio) so small students
 get a proportionate head; ``dim`` stays 256.
 
+Initialisation: the official ``main_moco.py`` builds the ResNet with ``zero_init_residual=True`` (the
+last BN of every residual branch starts at zero); so does this method by default
+(``zero_init_residual=False`` keeps the plain torchvision initialisation of the other methods).
+
 Deviations (docs/methods.md#fair-comparison-rules): the official optimiser is LARS, lr 0.6 × batch/256,
 wd 1e-6, 10 warm-up epochs + cosine, batch 4096, SyncBN; the harness trains every method with the
 suite's single budget (optimiser, schedule, batch) and plain BN. The official augmentation is
@@ -33,6 +37,7 @@ import math
 import torch
 from torch import nn
 
+from .backbones.base import zero_init_residual as init_zero_residual
 from .base import Method
 from .common import ema_update, frozen_copy, l2_normalize
 from .losses.moco_v3 import moco_v3_loss
@@ -65,8 +70,10 @@ class MoCoV3(Method):
     augmentation = 'mocov2'
 
     def __init__(self, student, teacher=None, data_preprocessor=None, dim=256, mlp_hidden=None,
-                 temperature=1.0, momentum=0.99, momentum_cos=True):
+                 temperature=1.0, momentum=0.99, momentum_cos=True, zero_init_residual=True):
         super().__init__(student, teacher=None, data_preprocessor=data_preprocessor)
+        if zero_init_residual:
+            init_zero_residual(self.student)
         d = self.student.feat_dim
         hidden = mlp_hidden or 2 * d
         # the projector is named ``head`` so teacher caching (getattr(method, 'head')) finds it

@@ -27,6 +27,13 @@ full network is trained, exactly as the official code: the sub-networks are not 
 switchable-BN running statistics stay untouched), their loss entries are zero, and λ_1.0 is not
 applied yet (the full-width loss has weight 1 until the sub-networks join).
 
+Initialisation (``init='official'``, the default): as the official ``s_resnet.py``
+``reset_parameters``: convolutions kaiming-normal (fan_out), BN weight 1 / bias 0, every Linear of the
+head N(0, 0.01) with zero bias, and the weight of each bottleneck's ``bn3`` (every width's BN) zero.
+The official rule matches ``bn3`` names only, so a slimmable ResNet-18/34 (basic blocks, no ``bn3``)
+gets no zero-initialised BN, as it would there. ``init='torchvision'`` keeps the backbone's
+torchvision initialisation and PyTorch's default Linear initialisation.
+
 Deviations / not reproduced:
   * ``slim_start_lr``: the official ``main_ssl.py`` resets the LR schedule's base LR when the slow
     start ends (to the ``params.py`` default 1e-4, since ``mocov2.sh`` passes none;
@@ -43,9 +50,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones.slimmable import SlimmableLinear, SlimmableResNet, set_width_index
+from .backbones.slimmable import SlimBottleneck, SlimmableLinear, SlimmableResNet, set_width_index
 from .base import Method
-from .common import FeatureQueue, ema_update, frozen_copy, l2_normalize
+from .common import FeatureQueue, check_choice, ema_update, frozen_copy, l2_normalize
 from .losses import moco_logits
 from .losses.slimclr import slimclr_kd_loss, slimclr_width_weights
 from .registry import METHODS
@@ -54,6 +61,21 @@ from .registry import METHODS
 def width_label(w: float) -> str:
     """Label of a width in loss names and leaderboard rows: 1.0 -> 'w1', 0.25 -> 'w0.25'."""
     return f'w{w:g}'
+
+
+@torch.no_grad()
+def official_init(backbone: nn.Module, head: nn.Module) -> None:
+    """The official ``reset_parameters`` on top of the backbone's torchvision initialisation (see module
+    doc): Linear N(0, 0.01) with zero bias, bottleneck ``bn3`` weights zero."""
+    for m in head.modules():
+        if isinstance(m, nn.Linear):
+            m.weight.normal_(0.0, 0.01)
+            if m.bias is not None:
+                m.bias.zero_()
+    for m in backbone.modules():
+        if isinstance(m, SlimBottleneck):
+            for bn in m.bn3.bns:
+                bn.weight.zero_()
 
 
 @METHODS.register_module(name='slimclr')
@@ -70,8 +92,9 @@ class SlimCLR(Method):
     def __init__(self, student, teacher=None, data_preprocessor=None, widths=(1.0, 0.75, 0.5, 0.25),
                  full_width=None, queue_size=65536, dim=128, temperature=0.2, momentum=0.999,
                  aux_loss_weight=0.5, student_temperature=5.0, teacher_temperature=5.0, reweight=True,
-                 slow_start=0.5):
+                 slow_start=0.5, init='official'):
         super().__init__(student, teacher=None, data_preprocessor=data_preprocessor)
+        check_choice(type(self).__name__, 'init', init, ('official', 'torchvision'))
         widths = sorted({float(w) for w in widths}, reverse=True)
         if full_width is None:
             full_width = float(student.get('width', 1.0)) / widths[-1]
@@ -82,6 +105,8 @@ class SlimCLR(Method):
         dims = [self.student.feat_dim_at(w) for w in self.widths]
         self.head = nn.Sequential(SlimmableLinear(dims[0], dims), nn.ReLU(inplace=True),
                                   SlimmableLinear(dims[0], dim))
+        if init == 'official':
+            official_init(self.student, self.head)
         # the key encoder only ever runs at full width (width index 0)
         self.key_student = frozen_copy(self.student)
         self.key_head = frozen_copy(self.head)

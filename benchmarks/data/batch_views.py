@@ -11,13 +11,14 @@ colour jitter, grayscale and blur run as a few tensor ops over the batch.
 Same distributions as the per-sample recipes, with two documented differences:
 * ColorJitter applies brightness, contrast, saturation, hue in this fixed order (torchvision draws a
   random order per sample);
-* crop-resize is bilinear interpolation at each output pixel centre (the sampling of torchvision's
-  ``roi_align`` with ``sampling_ratio=1, aligned=False``), not an antialiased resize (they differ only
-  when a crop is shrunk, which RandomResizedCrop on small images rarely does). Bilinear interpolation
-  is separable, so it is done as ``R_y @ image @ R_xᵀ`` with sparse-in-effect [size, H] and
-  [size, W] weight matrices per sample: batched matmuls use every core, where ``roi_align`` ran on
-  one (it was half of the data time, benchmarks/perf); a horizontal flip is the reversed rows of
-  ``R_x``, free. Equal to ``roi_align`` up to float summation order (tests/benchmarks/data/test_datasets.py).
+* crop-resize is torchvision's bilinear ``resized_crop`` without antialiasing (pixel centres aligned,
+  ``align_corners=False``, as the per-sample path, the CompRess and MoCo training scripts sample), not
+  an antialiased resize: they differ only when a crop is shrunk, which RandomResizedCrop on small
+  images rarely does. Bilinear interpolation is separable, so it is done as ``R_y @ image @ R_xᵀ`` with
+  sparse-in-effect [size, H] and [size, W] weight matrices per sample: batched matmuls use every core
+  (``roi_align`` ran on one, benchmarks/perf); a horizontal flip is the reversed rows of ``R_x``, free.
+  Equal to ``torchvision.transforms.v2.functional.resized_crop(antialias=False)`` within one grey level
+  (tests/benchmarks/data/test_batch_views.py).
 """
 from __future__ import annotations
 
@@ -110,18 +111,23 @@ class BatchViews:
 
 
 def _interpolation_matrix(start: torch.Tensor, end: torch.Tensor, length: int, size: int) -> torch.Tensor:
-    """[B, size, length] bilinear weights sampling [start, end) of an axis of ``length`` pixels at the
-    centres of ``size`` output bins, with roi_align's conventions (``aligned=False``: pixel k sits at
-    coordinate k; coordinates below 0 clamp to 0, the last pixel holds beyond ``length - 1``)."""
+    """[B, size, length] bilinear weights resizing the pixels [start, end) of an axis of ``length`` pixels
+    to ``size`` pixels, as torchvision ``resized_crop`` (crop, then ``interpolate(mode='bilinear',
+    align_corners=False)``) does: output pixel i samples the crop at ``(i + 0.5)·step − 0.5`` (pixel
+    centres aligned), clamped to the crop's first and last pixel, so nothing outside the crop leaks in
+    and an identity crop at the same size returns the input exactly."""
     b = start.shape[0]
     step = (end - start) / size
-    coord = start[:, None] + (torch.arange(size, dtype=start.dtype, device=start.device) + 0.5) * step[:, None]
-    coord = coord.clamp(min=0)
-    low = coord.floor().long()
-    last = low >= length - 1
-    low = torch.where(last, torch.full_like(low, length - 1), low)
-    high = torch.where(last, low, low + 1)
-    frac = torch.where(last, torch.zeros_like(coord), coord - low.to(coord.dtype))
+    first = start.floor()
+    last = (end.ceil() - 1).clamp(max=length - 1)
+    coord = start[:, None] + (torch.arange(size, dtype=start.dtype, device=start.device) + 0.5) * step[:, None] - 0.5
+    coord = torch.maximum(coord, first[:, None])
+    low = coord.floor()
+    at_last = low >= last[:, None]
+    low = torch.where(at_last, last[:, None].expand_as(low), low)
+    frac = torch.where(at_last, torch.zeros_like(coord), coord - low)
+    low = low.long()
+    high = torch.where(at_last, low, low + 1)
     m = torch.zeros(b, size, length, dtype=start.dtype, device=start.device)
     m.scatter_add_(2, low[..., None], (1 - frac)[..., None])
     m.scatter_add_(2, high[..., None], frac[..., None])

@@ -136,7 +136,9 @@ class DetectionSpec:
         return {'train': self.train_images, 'val': self.val_images}[split]
 
     def key(self) -> str:
-        blob = json.dumps(dict(asdict(self), version=DETECTION_GENERATOR_VERSION, painter_version=GENERATOR_VERSION),
+        from benchmarks.code_version import DETECTION_DATA_SOURCES, code_version
+        blob = json.dumps(dict(asdict(self), version=DETECTION_GENERATOR_VERSION, painter_version=GENERATOR_VERSION,
+                               code=code_version(DETECTION_DATA_SOURCES)),
                           sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
 

@@ -135,7 +135,8 @@ class SyntheticSpec:
         return SHAPE_NAMES[:self.num_classes]
 
     def key(self) -> str:
-        blob = json.dumps(dict(asdict(self), version=GENERATOR_VERSION), sort_keys=True)
+        from benchmarks.code_version import DATA_SOURCES, code_version
+        blob = json.dumps(dict(asdict(self), version=GENERATOR_VERSION, code=code_version(DATA_SOURCES)), sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 

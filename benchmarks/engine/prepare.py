@@ -18,6 +18,7 @@ import torch
 
 from methods.base import PrepareContext
 
+from benchmarks.code_version import PREPARE_SOURCES, code_version
 from benchmarks.data.datasets import data_identity
 from benchmarks.engine.distributed import broadcast_object, dist_info
 from benchmarks.engine.features import extract_features
@@ -76,7 +77,7 @@ def build_prepare_context(train_set, teacher, data_cfg: dict, seed: int, device,
         if 'teacher' not in fingerprint:
             fingerprint['teacher'] = teacher_fingerprint(teacher)
         # the teacher's outputs are rounded to its output dtype (teacher sharing): part of what a result depends on
-        full = dict(key=key, data=data_identity(data_cfg),
+        full = dict(key=key, data=data_identity(data_cfg), code=code_version(PREPARE_SOURCES),
                     teacher_output_dtype=str(getattr(teacher, 'output_dtype', None)), image_size=train_set.image_size, n=len(train_set),
                     teacher=fingerprint['teacher'])
         digest = hashlib.sha1(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:16]

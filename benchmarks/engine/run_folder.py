@@ -6,9 +6,10 @@ running the same command again must continue, never redo finished work and never
 * **lock** — ``<run>/.lock`` is held with ``flock`` for the whole run (released by the kernel even on
   SIGKILL); a second ``tools/bench.py`` on the same folder stops at once with the owner's pid.
 * **identity** — ``<run>/run.json`` records a digest of the resolved config *without* the method list,
-  the methods' own settings and the evaluation settings (those are checked per method and per
-  evaluation, so methods can be added to a run and evaluations re-run). A different identity in an
-  existing folder is refused with the differing keys.
+  the methods' own settings, the evaluation settings (those are checked per method and per
+  evaluation, so methods can be added to a run and evaluations re-run) and the list of seeds (seeds
+  can be added to a run), plus the version of the training and evaluation code. A different identity
+  in an existing folder is refused with the differing keys.
 * **per-method state** in ``<run>/<method>/``: mmengine epoch checkpoints (training resumes from the
   last one, RNG state included, see `benchmarks.engine.runner`), ``train.json`` (training finished: its cost
   and the exported students), ``metrics[_label].json`` (the evaluations of one student, keyed by the
@@ -29,7 +30,7 @@ from pathlib import Path
 from benchmarks.errors import ConfigError
 
 # config sections that may differ between invocations on the same run folder (checked finer-grained)
-PER_METHOD_KEYS = ('methods', 'method_cfgs', 'evals')
+PER_METHOD_KEYS = ('methods', 'method_cfgs', 'evals', 'seeds')
 STATE_VERSION = 1
 
 
@@ -64,8 +65,11 @@ def digest(obj) -> str:
 
 
 def run_identity(cfg_dict: dict) -> dict:
-    """The part of a resolved config that fixes a run folder (see module doc)."""
-    return {k: v for k, v in cfg_dict.items() if k not in PER_METHOD_KEYS}
+    """The part of a resolved config that fixes a run folder (see module doc), plus the version of the
+    code that trains and evaluates (`benchmarks.code_version.RUN_SOURCES`): rows of other code are
+    never mixed into a leaderboard."""
+    from benchmarks.code_version import RUN_SOURCES, code_version
+    return {**{k: v for k, v in cfg_dict.items() if k not in PER_METHOD_KEYS}, 'code_version': code_version(RUN_SOURCES)}
 
 
 def _flat(d, prefix=''):

@@ -225,13 +225,21 @@ class ProgressHook(Hook):
 
 class TrainingProgressHook(Hook):
     """Tells the method how far training is (``Method.set_progress``) before every step, so progress-
-    dependent schedules (SlimCLR slow start, MoCo v3 momentum ramp) follow the budget, also on resume."""
+    dependent schedules (SlimCLR slow start, MoCo v3 momentum ramp) follow the budget, also on resume;
+    and calls ``Method.after_step`` after every optimiser step (the harness never accumulates gradients,
+    so every training iteration is one step)."""
 
     priority = 'HIGH'
 
+    @staticmethod
+    def _method(runner):
+        return runner.model.module if hasattr(runner.model, 'module') else runner.model
+
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        model.set_progress(runner.iter, runner.max_iters)
+        self._method(runner).set_progress(runner.iter, runner.max_iters)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self._method(runner).after_step()
 
 
 def _param_schedulers(budget: dict) -> list:

@@ -1,17 +1,27 @@
 """Result rows -> the `Table` every read format renders (markdown, LaTeX, HTML).
 
 One `Table` is built by `build_table`, so the formats agree on columns (`benchmarks.reporting.columns`),
-cell text and which cells are best: the best *method* value of each ranked column, compared as
-printed; the teacher and the raw-pixel floor are references, never ranked.
+cell text and which cells are best. Rows of several seeds are first aggregated
+(`benchmarks.reporting.aggregate`): a cell is ``mean ± h`` (h: half-width of the 95 % Student-t
+interval over the seeds; the ``n`` column says how many), and method rows are compared seed by seed
+with a reference row (▲ / ▼: significantly better / worse, paired t-test p < 0.05). The best *method*
+value of each ranked column is bold, and so is every method whose interval overlaps the best one's
+(a tie is shown as a tie); with one seed, values are compared as printed. The teacher, the
+random-init student and the raw-pixel floor are references, never ranked.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
+from benchmarks.evals.base import Column
+from benchmarks.reporting.aggregate import add_paired, aggregate
 from benchmarks.reporting.columns import HEAD_COLUMNS, column_groups
+from benchmarks.stats import ALPHA, Interval, overlaps_best
 
-KIND_ORDER = {'teacher': 0, 'method': 1, 'floor': 2}
+KIND_ORDER = {'teacher': 0, 'method': 1, 'random_init': 2, 'floor': 3}
+SEEDS_COLUMN = Column('n_seeds', 'n', 'd', '', None)
+BETTER_MARK, WORSE_MARK = '▲', '▼'
 
 
 def _fmt(value, fmt):
@@ -40,7 +50,7 @@ class Cell:
 
 @dataclass
 class TableRow:
-    kind: str               # 'teacher' | 'method' | 'floor' (references: teacher, floor)
+    kind: str               # 'teacher' | 'method' | 'random_init' | 'floor' (all but 'method' are references)
     label: str              # the method name as shown (with the shared-training mark)
     failed: bool
     error: str
@@ -93,23 +103,42 @@ def _contender(row) -> bool:
     return row.get('kind', 'method') == 'method' and row.get('status', 'ok') == 'ok'
 
 
-def best_values(rows, columns) -> dict:
-    """``{field: best shown value}`` over the contending rows (`_contender`) for every ranked column
-    (``Column.better``), left out where fewer than two distinct values compete (nothing to choose
-    between, e.g. one method, or the same GMACs for every student)."""
+def _candidate(row, f, fmt) -> Interval:
+    """What 'best' compares: mean ± h over seeds, or (one seed) the value as printed, so two cells that
+    print the same number are both bold or neither."""
+    half = row.get(f'{f}_ci95')
+    if row.get('n_seeds', 1) > 1 and _finite(half):
+        return Interval(float(row[f]), float(half), None, row['n_seeds'], [])
+    return Interval(_shown(row[f], fmt), None, None, 1, [])
+
+
+def best_rows(rows, columns) -> dict:
+    """``{field: {index of a best row}}`` for every ranked column (``Column.better``): the contending
+    rows (`_contender`) with the best mean and every one whose interval overlaps it
+    (`benchmarks.stats.overlaps_best`); left out where fewer than two distinct values compete (nothing
+    to choose between, e.g. one method, or the same GMACs for every student)."""
     out = {}
     for col in columns:
-        f, fmt, direction = col.field, col.fmt, col.better
+        f, direction = col.field, col.better
         if direction is None:
             continue
-        values = {_shown(r[f], fmt) for r in rows
-                  if _contender(r) and _finite(r.get(f)) and not _det_failed(r, f)}
-        if len(values) >= 2:
-            out[f] = max(values) if direction == 'max' else min(values)
+        cands = {i: _candidate(r, f, col.fmt) for i, r in enumerate(rows)
+                 if _contender(r) and _finite(r.get(f)) and not _det_failed(r, f)}
+        if len({c.mean for c in cands.values()}) >= 2:
+            out[f] = overlaps_best(cands, direction)
     return out
 
 
-def _cell(row, field_name, fmt, best) -> Cell:
+def _marker(row, col) -> str:
+    """▲ / ▼ when the paired comparison with the reference row is significant (p < `ALPHA`)."""
+    p, diff = row.get(f'{col.field}_vs_ref_p'), row.get(f'{col.field}_vs_ref')
+    if col.better is None or not _finite(p) or p >= ALPHA or not _finite(diff) or diff == 0:
+        return ''
+    return BETTER_MARK if (diff > 0) == (col.better == 'max') else WORSE_MARK
+
+
+def _cell(row, col, is_best) -> Cell:
+    field_name, fmt = col.field, col.fmt
     if _det_failed(row, field_name):
         return Cell('failed', numeric=True, title=str(row.get('det_error', '')))
     value = row.get(field_name)
@@ -118,11 +147,10 @@ def _cell(row, field_name, fmt, best) -> Cell:
     if not _finite(value):
         return Cell(_MISSING, numeric=True)
     text = _fmt(value, fmt)
-    spread = row.get(f'{field_name}_std')
-    if field_name.startswith('det_') and _finite(spread) and spread > 0:  # mean ± std over trials
-        text += f' ± {_fmt(spread, fmt)}'
-    is_best = field_name in best and _contender(row) and _shown(value, fmt) == best[field_name]
-    return Cell(text, numeric=True, best=is_best)
+    half = row.get(f'{field_name}_ci95')
+    if _finite(half) and half > 0:  # over seeds, or over a single seed's detection trials
+        text += f' ± {_fmt(half, fmt)}'
+    return Cell(text + _marker(row, col), numeric=True, best=is_best and _contender(row))
 
 
 def _sentence(text: str) -> str:
@@ -130,7 +158,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith(('.', '!', '?')) else text + '.'
 
 
-def build_table(rows, caption: str = '') -> Table:
+def build_table(rows, caption: str = '', compare_to: str | None = None) -> Table:
     """The `Table` of ``rows`` (teacher first, then methods in run order, floor last).
 
     Args:
@@ -138,15 +166,19 @@ def build_table(rows, caption: str = '') -> Table:
             ``error`` goes into a note); ``shared_training`` marks students of one training with
             `SHARED_MARK`; ``det_status == 'failed'`` makes the detection cells say 'failed'.
         caption: the evaluation protocol and budget (as `benchmarks.bench` writes it).
+        compare_to: the reference row of the paired comparisons (default: the from-scratch baseline of
+            the same network, `benchmarks.reporting.aggregate.default_reference`).
     """
-    rows = sort_rows(rows)
+    rows = sort_rows(aggregate(rows))
     groups = column_groups(rows)
-    columns = list(HEAD_COLUMNS) + [c for _, _, cols in groups for c in cols]
-    best = best_values(rows, columns)
+    head = list(HEAD_COLUMNS) + ([SEEDS_COLUMN] if any(r.get('n_seeds', 1) > 1 for r in rows) else [])
+    columns = head + [c for _, _, cols in groups for c in cols]
+    rows = add_paired(rows, [c.field for c in columns if c.better is not None], compare_to)
+    best = best_rows(rows, columns)
     out, notes, det_failed = [], [], []
     shared = any(r.get('shared_training') for r in rows)
-    for r in rows:
-        cells = [_cell(r, c.field, c.fmt, best) for c in columns]
+    for i, r in enumerate(rows):
+        cells = [_cell(r, c, i in best.get(c.field, ())) for c in columns]
         label = cells[0].text + (f' {SHARED_MARK}' if r.get('shared_training') else '')
         cells[0].text = label
         failed = r.get('status', 'ok') != 'ok'
@@ -162,12 +194,17 @@ def build_table(rows, caption: str = '') -> Table:
     if det_failed:
         notes.append('Detection failed for ' + '; '.join(det_failed) + '.')
     return Table(caption=caption, columns=columns, rows=out, notes=notes,
-                 groups=[('', '', len(HEAD_COLUMNS))] + [(k, h, len(cols)) for k, h, cols in groups])
+                 groups=[('', '', len(head))] + [(k, h, len(cols)) for k, h, cols in groups])
 
 
 def best_rule(table: Table) -> str:
-    """One sentence on how the best values are marked (shared by every format)."""
+    """How cells and best values read (shared by every format)."""
     lower = [c.header for c in table.columns if c.better == 'min']
-    return ('Bold: the best method per column (higher is better' +
+    seeds = any(c.field == 'n_seeds' for c in table.columns)
+    spread = ('Cells over several seeds are mean ± half-width of the 95 % Student-t interval (n seeds); ▲ / ▼: '
+              'significantly better / worse than the reference row (paired t-test over seeds, p < 0.05; '
+              'none with n < 3). ' if seeds else '')
+    return (spread + 'Bold: the best method per column (higher is better' +
             (f'; lower for {", ".join(lower)}' if lower else '') +
-            '); the teacher and the raw-pixel floor are references, not ranked.')
+            ('), and every method whose interval overlaps it' if seeds else ')') +
+            '; the teacher, the random-init student and the raw-pixel floor are references, not ranked.')

@@ -1,8 +1,8 @@
 """The suite's teacher: loaded from ``teacher.checkpoint`` or trained once with MoCo v2 and cached.
 
 The cache key hashes everything that determines the trained teacher (data section, teacher
-architecture and training recipe, seed, image size), so a later run with the same settings reuses
-it and any change trains a new one. Cached teachers live in ``$SSLCB_CACHE/teachers/<key>/``.
+architecture and training recipe, seed, image size, and `benchmarks.code_version` of the code that
+trains it), so a later run with the same settings and code reuses it and any change trains a new one. Cached teachers live in ``$SSLCB_CACHE/teachers/<key>/``.
 """
 from __future__ import annotations
 
@@ -19,8 +19,12 @@ from benchmarks.teachers.teacher import Teacher, load_teacher, save_teacher
 
 
 def teacher_key(cfg) -> str:
+    from methods import get_method
+
+    from benchmarks.code_version import code_version, method_sources
+    code = code_version(method_sources(get_method(cfg.teacher.train.method)))
     blob = json.dumps(dict(data=data_identity(cfg.data.to_dict()), arch=cfg.teacher.arch.to_dict(),
-                           train=cfg.teacher.train.to_dict(), seed=cfg.seed), sort_keys=True, default=str)
+                           train=cfg.teacher.train.to_dict(), seed=cfg.seed, code=code), sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 

@@ -128,7 +128,9 @@ class TeacherOutputCache:
 
 def cache_key(teacher_fingerprint: str, data: dict, seed: int, image_size: int, budget: dict, world_size: int) -> str:
     """Folder name of a disk cache: everything the stored outputs depend on."""
-    blob = dict(teacher=teacher_fingerprint, data=data, seed=seed, image_size=image_size,
+    from benchmarks.code_version import code_version
+    # the views the outputs were computed on come from the data code
+    blob = dict(teacher=teacher_fingerprint, data=data, seed=seed, image_size=image_size, code=code_version(('benchmarks/data',)),
                 batch_size=budget['batch_size'], epochs=budget['epochs'], views=budget.get('views_per_image'),
                 world=world_size, amp=budget.get('amp'))
     return hashlib.sha1(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -43,3 +43,15 @@ def torchvision_init(module: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.constant_(m.weight, 1)
             nn.init.constant_(m.bias, 0)
+
+
+def zero_init_residual(module: nn.Module) -> None:
+    """Zero the weight of the last BN of every residual branch of torchvision blocks (``bn2`` of a
+    ``BasicBlock``, ``bn3`` of a ``Bottleneck``), so each block starts as the identity: torchvision's
+    ``resnet*(zero_init_residual=True)`` (Goyal et al., "Accurate, Large Minibatch SGD", 2017)."""
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+    for m in module.modules():
+        if isinstance(m, Bottleneck):
+            nn.init.zeros_(m.bn3.weight)
+        elif isinstance(m, BasicBlock):
+            nn.init.zeros_(m.bn2.weight)

@@ -33,6 +33,7 @@ def _train(method, steps=2, lr=0.1):
     method.train()
     for step in range(steps):
         log_vars = method.train_step(random_batch(seed=step), opt)
+        method.after_step()  # what the runner's TrainingProgressHook does after every step
         assert torch.isfinite(log_vars['loss']).all()
     return method
 
@@ -162,12 +163,21 @@ def test_compress_ema_key_encoder_includes_the_head(tiny_teacher):
     key_ids = {id(p) for p in list(method.key_student.parameters()) + list(method.key_projection.parameters())}
     assert not key_ids & {id(p) for p in method.trainable_parameters()}
     assert all(not p.requires_grad for p in method.key_projection.parameters())
-    _train(method, steps=1)                      # key <- 0.9 key + 0.1 P0 = P0 (the key starts as a copy)
-    k1, p1 = method.key_projection.weight.clone(), method.projection.weight.clone()
-    assert not torch.equal(k1, p1)
+    p0 = method.projection.weight.clone()
+    k0 = method.key_projection.weight.clone()
+    s0 = {n: q.detach().clone() for n, q in method.student.named_parameters()}
+    assert torch.equal(k0, p0)                   # the key encoder starts as a copy
     opt = OptimWrapper(torch.optim.SGD(method.trainable_parameters(), lr=0.1))
-    method.train_step(random_batch(seed=5), opt)        # the update uses the projection before this step
-    assert torch.allclose(method.key_projection.weight, 0.9 * k1 + 0.1 * p1, atol=1e-6)
+    method.train()
+    method.train_step(random_batch(seed=5), opt)         # loss, backward, step: θ0 -> θ1
+    p1 = method.projection.weight.clone()
+    assert not torch.equal(p1, p0)
+    assert torch.equal(method.key_projection.weight, k0)  # no EMA inside the forward
+    method.after_step()
+    # the official order (moment_update after optimizer.step): key = m·θ0 + (1 − m)·θ1
+    assert torch.allclose(method.key_projection.weight, 0.9 * p0 + 0.1 * p1, atol=1e-6)
+    for name, key in method.key_student.named_parameters():   # the backbone follows the same rule
+        assert torch.allclose(key, 0.9 * s0[name] + 0.1 * dict(method.student.named_parameters())[name], atol=1e-6)
 
 
 @pytest.mark.parametrize('name,student_bank', [('compress_2q', 'ema'), ('compress_2q_nomom', 'current'),

@@ -90,7 +90,8 @@ def _method():
 def test_structure_and_hparams():
     method = _method()
     d = method.student.feat_dim
-    assert method.hparams == dict(dim=16, mlp_hidden=None, temperature=1.0, momentum=0.99, momentum_cos=True)
+    assert method.hparams == dict(dim=16, mlp_hidden=None, temperature=1.0, momentum=0.99, momentum_cos=True,
+                                  zero_init_residual=True)
     assert method.export_head() is method.head
     assert not method.head[-1].affine
     assert all(m.bias is None for m in method.modules() if isinstance(m, torch.nn.Linear))
