@@ -1,8 +1,12 @@
-"""The staged benchmark run: plan → data → teacher → for each method: train → export → evaluate →
-record → report.
+"""The staged benchmark run: plan → data → teacher → for each seed: (for each method: train → export →
+evaluate → record), the random-init student → the raw-pixel floor → report.
 
 `run` reads as that sequence; `BenchRun` holds what the stages share (the run folder, the datasets,
-the evaluation suite, the rows so far). A method that diverges or raises becomes a failed row in one
+the evaluation suite, the rows so far). The teacher is an input of every seed and stays fixed (trained
+or loaded once, with the run's base seed ``cfg.seed``); each seed trains and evaluates every method
+again, with its own per-method state under `benchmarks.plan.seed_dir`. Teacher sharing works within a
+seed: the views of another seed are other images, so each seed pays the teacher's forward passes once
+per augmentation recipe. A method that diverges or raises becomes a failed row in one
 place (`BenchRun.method`), and the other methods run on; ``fail_fast`` re-raises instead. Rank 0
 evaluates, writes and logs; in a distributed run the other ranks train with it. Argument parsing is
 in `benchmarks.cli.bench` (``tools/bench.py``).
@@ -28,13 +32,17 @@ def run(cfg, work_dir: Path, log=print, teacher=None, fail_fast: bool = False, f
     bench = BenchRun(cfg, Path(work_dir), log, folder)   # plan: what the folder holds, what is left
     bench.prepare_data()
     bench.prepare_teacher(teacher)
-    for name in cfg.methods:
-        bench.method(name, fail_fast)                    # train → export → evaluate → record
+    for seed in bench.seeds:
+        bench.start_seed(seed)                           # the seed's folder, teacher-output store, RNG
+        for name in cfg.methods:
+            bench.method(name, fail_fast)                # train → export → evaluate → record
+        bench.evaluate_random_init()                     # the student as initialised at this seed
     bench.evaluate_floor()
     return bench.report()
 
 
-def setup_teacher_sharing(cfg, teacher, num_samples: int, image_size: int, device, world_size: int):
+def setup_teacher_sharing(cfg, teacher, num_samples: int, image_size: int, device, world_size: int,
+                          seed: int | None = None):
     """Round the teacher's outputs to ``teacher.output_dtype`` and, with ``teacher.share_outputs``,
     make the run's shared-output store (`benchmarks.teachers.outputs`); returns it or None."""
     from benchmarks.teachers.outputs import DTYPES, TeacherOutputCache, cache_key
@@ -49,7 +57,8 @@ def setup_teacher_sharing(cfg, teacher, num_samples: int, image_size: int, devic
         from benchmarks.data.synthetic import default_cache_dir
         from benchmarks.engine.prepare import teacher_fingerprint
         folder = default_cache_dir() / 'teacher_outputs' / cache_key(
-            teacher_fingerprint(teacher), data_identity(cfg.data.to_dict()), cfg.seed, image_size, budget, world_size)
+            teacher_fingerprint(teacher), data_identity(cfg.data.to_dict()), cfg.seed if seed is None else seed,
+            image_size, budget, world_size)
     return TeacherOutputCache(num_samples, budget.get('views_per_image') or budget['epochs'], teacher.feat_dims,
                               dtype or 'float16', cfg.teacher.get('share_storage', 'memory'), device, folder)
 
@@ -66,30 +75,33 @@ class BenchRun:
         from benchmarks.evals.suite import EvalSuite
 
         self.cfg, self.work_dir = cfg, work_dir
+        self.seeds = list(cfg.get('seeds') or [cfg.seed])
+        self.seed = cfg.seed
         self.info = dist_info()
         self.log = log if self.info.is_main else (lambda *_a, **_k: None)
         work_dir.mkdir(parents=True, exist_ok=True)
         if self.info.is_main and folder is None:
             folder = check_run_folder(cfg, work_dir)
-        self.folder = folder
+        self.folder = self.seed_folder = folder
         self.ekey = evals_key(cfg)
         self.old_rows = folder.load_rows() if self.info.is_main else []
-        self.todo = broadcast_object(remaining_work(cfg, folder, self.old_rows, self.ekey) if self.info.is_main
-                                     else None)
+        self.todo = broadcast_object({seed: remaining_work(cfg, self._folder(seed), self.old_rows, evals_key(cfg, seed), seed)
+                                      for seed in self.seeds} if self.info.is_main else None)
         if self.info.is_main:
             cfg.dump(str(work_dir / 'config.py'))
-            skipped = [n for n, p in self.todo.items() if p == 'skip']
-            if skipped or any(p == 'eval' for p in self.todo.values()) or self.old_rows:
-                self.log(f'resuming {work_dir}: {len(skipped)} of {len(self.todo)} methods already finished'
+            plans = [(seed, n, p) for seed, todo in self.todo.items() for n, p in todo.items()]
+            skipped = [f'{n}' + (f' (seed {seed})' if len(self.seeds) > 1 else '') for seed, n, p in plans if p == 'skip']
+            if skipped or any(p == 'eval' for _, _, p in plans) or self.old_rows:
+                self.log(f'resuming {work_dir}: {len(skipped)} of {len(plans)} trainings already finished'
                          + (f' ({", ".join(skipped)})' if skipped else ''))
         self.device = resolve_device(cfg.device)
         self.suite = EvalSuite(cfg.evals.to_dict())
         self.budget = cfg.budget.to_dict()
         # the leaderboard's rows: this run's, in config order, plus rows of other methods the folder holds
-        self.rows = {'teacher': [], 'floor': [], **{name: [] for name in cfg.methods}}
+        self.rows = {'teacher': [], 'floor': [], 'random_init': [], **{name: [] for name in cfg.methods}}
         self.teacher, self.cache, self.contexts = None, None, {}
-        # one overall bar (stages: the teacher, each method's training and its evaluation, the report)
-        self.bar = tqdm(total=2 + 2 * len(cfg.methods), desc='benchmark', unit='stage', position=0,
+        # one overall bar (stages: the teacher, each method's training and its evaluation per seed, the report)
+        self.bar = tqdm(total=2 + 2 * len(cfg.methods) * len(self.seeds), desc='benchmark', unit='stage', position=0,
                         dynamic_ncols=True, disable=not self.info.is_main, leave=False)
         if self.info.is_main and log is print:  # printed above the bars
             self.log = lambda *a, **_k: tqdm.write(' '.join(str(x) for x in a))
@@ -115,7 +127,7 @@ class BenchRun:
                         f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
                         f"({len(self.train_set)} train / {len(self.val_set)} val, {self.image_size} px). Budget: "
                         f"{b['epochs']} epochs, batch {b['batch_size']}, {b['optimizer']['type']} lr "
-                        f"{b['optimizer']['lr']}, {b['schedule']['type']} schedule, seed {cfg.seed}. GMACs at "
+                        f"{b['optimizer']['lr']}, {b['schedule']['type']} schedule, {self._seeds_text()}. GMACs at "
                         f"{self.image_size} px unless noted.")
 
     @staticmethod
@@ -148,7 +160,7 @@ class BenchRun:
         cfg = self.cfg
         needs_teacher = any(get_method(cfg.method_cfgs[m].type).needs_teacher for m in cfg.methods)
         teacher_row, teacher_time = self._reusable('teacher'), 0.0
-        if (needs_teacher and any(p != 'skip' for p in self.todo.values())) or \
+        if (needs_teacher and any(p != 'skip' for todo in self.todo.values() for p in todo.values())) or \
                 ((needs_teacher or cfg.teacher.checkpoint) and not teacher_row):
             self.teacher, teacher_time = obtain_teacher(cfg, self.train_set, log=self.log, loaded=loaded)
             self.log(f'teacher: {self.teacher.name} ({self.teacher.source})')
@@ -158,18 +170,56 @@ class BenchRun:
             self.rows['teacher'] = [self._teacher_row(teacher_time).to_dict()]
         self.flush()
         self.bar.update(1)
-        if self.teacher is not None:  # after its evaluation: the teacher row sees full-precision outputs
-            self.cache = setup_teacher_sharing(cfg, self.teacher, len(self.train_set), self.image_size, self.device,
-                                               self.info.world_size)
-            if self.cache is not None:
-                self.log(f'teacher sharing: outputs on the training stream computed once per augmentation recipe '
-                         f'and reused ({self.cache.storage}, {str(self.cache.dtype).removeprefix("torch.")}, '
-                         f'{self.cache.slots} slot(s) per image)')
         # one prepare context per run (with / without the teacher): the teacher's features of the
-        # training set are extracted at most once, however many methods ask for them
+        # training set are extracted at most once, however many methods and seeds ask for them
         self.contexts = {flag: build_prepare_context(self.train_set, self.teacher if flag else None,
                                                      cfg.data.to_dict(), cfg.seed, self.device, log=self.log)
                          for flag in (False, True)}
+
+    # --- one seed -----------------------------------------------------------------------------------
+    def _seeds_text(self) -> str:
+        if len(self.seeds) == 1:
+            return f'seed {self.seeds[0]}'
+        return f'seeds {", ".join(map(str, self.seeds))} (teacher: seed {self.cfg.seed})'
+
+    def _folder(self, seed: int):
+        """The `RunFolder` holding ``seed``'s per-method state (rank 0; None elsewhere)."""
+        if self.folder is None:
+            return None
+        from benchmarks.engine.run_folder import RunFolder
+        from benchmarks.plan import seed_dir
+        return self.folder if seed == self.cfg.seed else RunFolder(seed_dir(self.work_dir, self.cfg, seed))
+
+    def mdir(self, name: str) -> Path:
+        """The per-method folder of ``name`` at the current seed."""
+        from benchmarks.plan import seed_dir
+        return seed_dir(self.work_dir, self.cfg, self.seed) / name
+
+    def _use_seed(self, seed: int) -> None:
+        """Rows, folders and evaluation keys from now on are those of ``seed``."""
+        self.seed, self.ekey = seed, evals_key(self.cfg, seed)
+        self.seed_folder = self._folder(seed)
+        if hasattr(self, 'common'):
+            self.common.update(seed=seed, evals_key=self.ekey)
+
+    def start_seed(self, seed: int) -> None:
+        """Train and evaluate at ``seed`` from now on: its folder, evaluation key, teacher-output store
+        (the views of another seed are other images) and the seed the ``prepare`` hooks see."""
+        import torch
+        self._use_seed(seed)
+        for ctx in self.contexts.values():
+            ctx.seed = seed
+        if len(self.seeds) > 1:
+            self.log(f'seed {seed} ({self.seeds.index(seed) + 1} of {len(self.seeds)})')
+        self.cache = None
+        if self.teacher is not None:  # after its evaluation: the teacher row sees full-precision outputs
+            self.cache = setup_teacher_sharing(self.cfg, self.teacher, len(self.train_set), self.image_size, self.device,
+                                               self.info.world_size, seed)
+            if self.cache is not None and seed == self.seeds[0]:
+                self.log(f'teacher sharing: outputs on the training stream computed once per augmentation recipe '
+                         f'and reused ({self.cache.storage}, {str(self.cache.dtype).removeprefix("torch.")}, '
+                         f'{self.cache.slots} slot(s) per image)')
+        torch.manual_seed(seed)
 
     def _teacher_row(self, teacher_time: float) -> ResultRow:
         import torch
@@ -194,19 +244,21 @@ class BenchRun:
         """Train (or resume, or reuse) one method, export its students, evaluate and record each. Any
         failure here becomes a failed row with its reason; the run goes on (``fail_fast``: re-raise)."""
         from benchmarks.engine.distributed import barrier
-        mdir = self.work_dir / name
-        if self.todo[name] == 'skip':
-            self.rows[name] = [r for r in self.old_rows if r.get('method_name') == name and r.get('status') == 'ok']
-            self.log(f'[{name}] already finished in this run folder: reusing its rows')
+        mdir = self.mdir(name)
+        todo = self.todo[self.seed][name]
+        if todo == 'skip':
+            self.rows[name] += [r for r in self.old_rows if r.get('method_name') == name and r.get('status') == 'ok'
+                                and r.get('seed', self.cfg.seed) == self.seed]
+            self.log(f'[{name}] already finished in this run folder{self._at_seed()}: reusing its rows')
             self.bar.update(2)
             return
         try:
-            if self.todo[name] == 'train':
+            if todo == 'train':
                 trained, students = self.train(name)
             else:
                 self.bar.update(1)
                 trained, students = (read_json(mdir / 'train.json'), None) if self.info.is_main else (None, None)
-                self.log(f'[{name}] already trained in this run folder: evaluating')
+                self.log(f'[{name}] already trained in this run folder{self._at_seed()}: evaluating')
             if not self.info.is_main:
                 barrier()  # wait while rank 0 evaluates this method, then train the next one together
                 return
@@ -220,6 +272,9 @@ class BenchRun:
             self.record_failure(name, exc)
             self.bar.update(2)
         barrier()
+
+    def _at_seed(self) -> str:
+        return f' (seed {self.seed})' if len(self.seeds) > 1 else ''
 
     def _identity(self, name: str) -> dict:
         from methods import get_method
@@ -238,7 +293,7 @@ class BenchRun:
 
         from benchmarks.engine.runner import train_method
         from benchmarks.teachers.outputs import TeacherOutputHook, TeacherOutputs
-        cfg, mdir = self.cfg, self.work_dir / name
+        cfg, mdir = self.cfg, self.mdir(name)
         method_cfg = cfg.method_cfgs[name].to_dict()
         cls = get_method(method_cfg['type'])
         aug = cfg.augmentation or cls.augmentation
@@ -258,8 +313,8 @@ class BenchRun:
         prepare_time = time.perf_counter() - start
         resumed = (mdir / 'last_checkpoint').is_file()
         self.log(f'[{name}] training {student_name(cfg.student)} for {self.budget["epochs"]} epochs ({aug} views)'
-                 + (' — resuming from its last checkpoint' if resumed else ''))
-        result = train_method(name, method_cfg, cfg.student.to_dict(), teacher, views, self.budget, mdir, cfg.seed,
+                 + self._at_seed() + (' — resuming from its last checkpoint' if resumed else ''))
+        result = train_method(name, method_cfg, cfg.student.to_dict(), teacher, views, self.budget, mdir, self.seed,
                               cfg.device, desc=name, prepared=prepared, resume=True, teacher_outputs=outputs,
                               hooks=hooks)
         self.bar.update(1)
@@ -288,7 +343,7 @@ class BenchRun:
 
         from methods.backbones import build_backbone
         suffix = f'_{label}' if label else ''
-        mdir = self.work_dir / name
+        mdir = self.mdir(name)
         backbone = build_backbone(**read_json(mdir / f'backbone{suffix}.json'))
         backbone.load_state_dict(torch.load(mdir / f'backbone{suffix}.pth', map_location='cpu', weights_only=True))
         return backbone
@@ -298,7 +353,7 @@ class BenchRun:
         from benchmarks.reporting.columns import metric_columns
         suffix = f'_{label}' if label else ''
         row_name = f'{name} {label}' if label else name
-        metrics = self.evaluate(backbone, row_name, self.work_dir / name / f'backbone{suffix}.pth',
+        metrics = self.evaluate(backbone, row_name, self.mdir(name) / f'backbone{suffix}.pth',
                                 cache=(name, suffix))
         row = ResultRow(**self._identity(name), method=row_name, student_label=label,
                         student=student_name(backbone.spec()), images_seen=trained['images_seen'],
@@ -308,7 +363,8 @@ class BenchRun:
                         loss_curve=trained['loss_curve'], hparams=trained['hparams'],
                         num_views=trained.get('num_views'), teacher_forward_images=trained.get('teacher_forward_images'),
                         teacher_cached_images=trained.get('teacher_cached_images'), metrics=metrics, **self.common)
-        self.rows[name] = [r for r in self.rows[name] if r.get('student_label') != label] + [row.to_dict()]
+        self.rows[name] = [r for r in self.rows[name]
+                           if (r.get('student_label'), r.get('seed')) != (label, self.seed)] + [row.to_dict()]
         self.flush()
         shown = '  '.join(f'{c.header} {metrics[c.field]:.1f}' for c in metric_columns([metrics], detail=False)
                           if c.field in metrics)
@@ -316,18 +372,18 @@ class BenchRun:
             shown += f"  detection failed: {metrics.get('det_error', '')}"
         if 'params_m' in metrics:
             shown += f"  params {metrics['params_m']:.2f} M  GMACs {metrics['gmacs']:.3f}"
-        self.log(f"[{row_name}] done in {trained['train_time_s'] + trained['prepare_time_s']:.0f}s: {shown}")
+        self.log(f"[{row_name}] done{self._at_seed()} in {trained['train_time_s'] + trained['prepare_time_s']:.0f}s: {shown}")
 
     def record_failure(self, name: str, exc: Exception) -> None:
-        mdir = self.work_dir / name
+        mdir = self.mdir(name)
         reason = f'{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ""}'[:300]
         if self.info.is_main:
             mdir.mkdir(parents=True, exist_ok=True)
             (mdir / 'error.log').write_text(traceback.format_exc())
-            self.rows[name] = [ResultRow(**self._identity(name), method=name, student=student_name(self.cfg.student),
+            self.rows[name] = [r for r in self.rows[name] if r.get('seed') != self.seed] + [ResultRow(**self._identity(name), method=name, student=student_name(self.cfg.student),
                                          status='failed', error=reason, **self.common).to_dict()]
             self.flush()
-        self.log(f'[{name}] FAILED: {reason} (traceback in {mdir / "error.log"}); continuing with the other methods')
+        self.log(f'[{name}] FAILED{self._at_seed()}: {reason} (traceback in {mdir / "error.log"}); continuing with the other methods')
 
     # --- evaluation ---------------------------------------------------------------------------------
     def evaluate(self, backbone, name: str, backbone_path=None, cache=None, kind: str = 'method') -> dict:
@@ -336,18 +392,44 @@ class BenchRun:
         if cache:
             method, suffix = cache
             def cached(evaluator):  # noqa: E306
-                return self.folder.cached_metrics(method, f'{suffix}.{evaluator}', self.ekey)
+                return self.seed_folder.cached_metrics(method, f'{suffix}.{evaluator}', self.ekey)
 
             def store(evaluator, metrics):
-                self.folder.save_metrics(method, f'{suffix}.{evaluator}', self.ekey, metrics)
+                self.seed_folder.save_metrics(method, f'{suffix}.{evaluator}', self.ekey, metrics)
         return self.suite.evaluate(backbone, name, self.train_set, self.val_set, self.image_size, self.device,
-                                   self.cfg.seed, retrieval_set=self.retrieval_set, backbone_path=backbone_path,
+                                   self.seed, retrieval_set=self.retrieval_set, backbone_path=backbone_path,
                                    kind=kind, log=self.log, cached=cached, store=store)
+
+    def evaluate_random_init(self) -> None:
+        """The random-init row of the current seed: the student architecture exactly as the methods'
+        students start (``torch.manual_seed(seed)`` then the backbone, the runner's order), untrained,
+        through every evaluation. The floor that says whether training helped at all."""
+        if not self.info.is_main or not self.cfg.evals.get('random_init_floor', True):
+            return
+        reused = [r for r in self._reusable('random_init') if r.get('seed', self.cfg.seed) == self.seed]
+        if not reused:
+            import torch
+
+            from methods.backbones import build_backbone
+            torch.manual_seed(self.seed)
+            backbone = build_backbone(**self.cfg.student.to_dict())
+            path = None
+            self.mdir('random_init').mkdir(parents=True, exist_ok=True)  # its evaluations are cached there
+            if self.suite.exports('random_init'):
+                path = self.mdir('random_init') / 'backbone.pth'
+                torch.save(backbone.state_dict(), path)
+                write_json(path.with_suffix('.json'), backbone.spec())
+            metrics = self.evaluate(backbone, 'random init', path, cache=('random_init', ''), kind='random_init')
+            reused = [ResultRow(kind='random_init', method='random init', method_name='random_init',
+                                student=student_name(backbone.spec()), metrics=metrics, **self.common).to_dict()]
+        self.rows['random_init'] = [r for r in self.rows['random_init'] if r.get('seed') != self.seed] + reused
+        self.flush()
 
     def evaluate_floor(self) -> None:
         """The raw-pixel floor row: every evaluation that needs no network, on the pixels themselves."""
         if not self.info.is_main or not self.cfg.evals.get('raw_pixel_floor', True):
             return
+        self._use_seed(self.cfg.seed)  # the floor has no training: evaluated once, at the base seed
         self.rows['floor'] = self._reusable('floor') or [ResultRow(
             kind='floor', method='raw pixels', method_name='floor', metrics=self.evaluate(None, 'raw pixels', kind='floor'),
             **self.common).to_dict()]
@@ -361,7 +443,7 @@ class BenchRun:
         """Teacher, this run's methods in config order, other methods the folder holds, the floor."""
         rows = self.rows['teacher'] + [r for n in self.cfg.methods for r in self.rows[n]]
         rows += [r for r in self.old_rows if r.get('kind') == 'method' and r.get('method_name') not in self.rows]
-        return rows + self.rows['floor']
+        return rows + self.rows['random_init'] + self.rows['floor']
 
     def flush(self) -> list[dict]:
         """rows.json and the leaderboard tables after every row: an interrupted run loses nothing."""
@@ -370,7 +452,7 @@ class BenchRun:
         from benchmarks.reporting.leaderboard import write_leaderboard
         rows = self.all_rows()
         write_json(self.work_dir / 'rows.json', rows)
-        write_leaderboard(rows, self.work_dir, self.caption)
+        write_leaderboard(rows, self.work_dir, self.caption, self.cfg.get('compare_to'))
         if self.cfg.get('paper'):  # paper reproduction suites: our numbers next to the published ones
             from benchmarks.reporting.paper import paper_table
             write_text(self.work_dir / 'paper_comparison.md', paper_table(rows, self.cfg.paper.to_dict()))
@@ -383,7 +465,7 @@ class BenchRun:
         rows = self.flush()
         self._record_skipped_images()
         from benchmarks.reporting.report import write_reports
-        write_reports(rows, self.work_dir, self.caption)
+        write_reports(rows, self.work_dir, self.caption, self.cfg.get('compare_to'))
         self.bar.update(1)
         self.bar.close()
         return rows

@@ -91,8 +91,12 @@ def validate_overrides(cfg: Config, options: dict) -> None:
 
 
 def resolve(suite: str, methods: list[str] | None = None, options: dict | None = None,
-            seed: int | None = None, data_root: str | None = None, teacher: str | None = None) -> Config:
-    """The resolved config of a run (what is saved next to its results)."""
+            seed: int | None = None, data_root: str | None = None, teacher: str | None = None,
+            seeds: list[int] | None = None) -> Config:
+    """The resolved config of a run (what is saved next to its results).
+
+    ``seed`` is the run's base seed (the teacher's training, the raw-pixel floor); ``seeds`` the seeds
+    every method is trained and evaluated with (default ``[seed]``, see `resolve_seeds`)."""
     cfg = Config.fromfile(str(suite_path(suite)))
     names = list(methods) if methods else list(cfg.get('methods', []))
     merged = {}
@@ -117,4 +121,30 @@ def resolve(suite: str, methods: list[str] | None = None, options: dict | None =
     if options:
         validate_overrides(cfg, options)
         cfg.merge_from_dict(options)
+    if seeds is not None:
+        cfg.seeds = list(seeds)
+    cfg.seeds = resolve_seeds(cfg.get('seeds'), cfg.seed)
     return cfg
+
+
+def resolve_seeds(seeds, base: int) -> list[int]:
+    """The seeds of a run: ``None`` -> ``[base]``; otherwise distinct integers, in the given order."""
+    from benchmarks.errors import ConfigError
+    if seeds is None:
+        return [int(base)]
+    if isinstance(seeds, (int, str)):
+        seeds = [seeds]
+    out = []
+    for s in seeds:
+        try:
+            value = int(str(s).strip())
+        except ValueError:
+            raise ConfigError(f'seeds must be integers, got {s!r} in {list(seeds)}; pass e.g. --seeds 0,1,2.') from None
+        if value < 0:
+            raise ConfigError(f'seeds must be non-negative integers, got {value}; pass e.g. --seeds 0,1,2.')
+        if value in out:
+            raise ConfigError(f'seed {value} is listed twice in seeds {list(seeds)}; each seed trains every method once.')
+        out.append(value)
+    if not out:
+        raise ConfigError('seeds is empty; give at least one seed, e.g. --seeds 0,1,2.')
+    return out

@@ -34,6 +34,11 @@ def validate_components(cfg) -> None:
             get_method(cfg.method_cfgs[name]['type']).bind_hyperparameters(given)
         except ValueError as exc:
             raise ConfigError(f'method_cfgs.{name}: {exc}. Fix the name in the suite config or --cfg-options.') from None
+    ref = cfg.get('compare_to')
+    if ref is not None and not any(ref == m or str(ref).startswith(f'{m} ') for m in cfg.methods):
+        raise ConfigError(f'--compare-to {ref!r} is not a method of this run ({", ".join(cfg.methods)}); name one of '
+                          f"them (a row label such as 'slimclr w0.25' works too), or leave it out to compare with "
+                          f'the from-scratch baseline.')
     for where, arch in (('student', cfg.student), ('teacher.arch', cfg.teacher.arch)):
         if arch['arch'] not in list_backbones():
             raise ConfigError(f"{where}.arch={arch['arch']!r} is not a known backbone; valid: {', '.join(list_backbones())}.")
@@ -115,8 +120,9 @@ def method_key(method_cfg: dict) -> str:
     return digest(method_cfg)
 
 
-def evals_key(cfg) -> str:
-    return digest(dict(evals=cfg.evals.to_dict(), seed=cfg.seed))
+def evals_key(cfg, seed: int | None = None) -> str:
+    """What identifies a finished evaluation: the evaluation settings and the seed it ran with."""
+    return digest(dict(evals=cfg.evals.to_dict(), seed=cfg.seed if seed is None else seed))
 
 
 def default_work_dir(cfg, suite: str) -> Path:
@@ -146,9 +152,17 @@ def check_run_folder(cfg, work_dir: Path) -> RunFolder:
     return folder
 
 
-def remaining_work(cfg, folder, old_rows, ekey) -> dict:
-    """What each method still needs: 'skip' (rows of every student are there), 'eval' (trained, some
-    evaluation missing) or 'train' (resuming from its last checkpoint when there is one)."""
+def seed_dir(work_dir: Path, cfg, seed: int) -> Path:
+    """Where the per-method state of one seed lives: the run folder itself for the base seed
+    (``cfg.seed``, so a one-seed run has the plain layout), ``<run>/seed<N>/`` for every other seed."""
+    return Path(work_dir) if seed == cfg.seed else Path(work_dir) / f'seed{seed}'
+
+
+def remaining_work(cfg, folder, old_rows, ekey, seed: int | None = None) -> dict:
+    """What each method still needs at ``seed`` (default ``cfg.seed``): 'skip' (rows of every student
+    are there), 'eval' (trained, some evaluation missing) or 'train' (resuming from its last checkpoint
+    when there is one). ``folder``: the seed's `RunFolder` (`seed_dir`)."""
+    seed = cfg.seed if seed is None else seed
     plan = {}
     for name in cfg.methods:
         mkey = method_key(cfg.method_cfgs[name].to_dict())
@@ -157,6 +171,6 @@ def remaining_work(cfg, folder, old_rows, ekey) -> dict:
             plan[name] = 'train'
             continue
         done = {r.get('student_label') for r in old_rows if r.get('method_name') == name and r.get('status') == 'ok'
-                and r.get('method_key') == mkey and r.get('evals_key') == ekey}
+                and r.get('method_key') == mkey and r.get('evals_key') == ekey and r.get('seed', seed) == seed}
         plan[name] = 'skip' if set(trained['students']) <= done else 'eval'
     return plan

@@ -2,7 +2,8 @@
 leaderboard.
 
     python tools/bench.py --methods compress_2q,moco_v2 [--config default] [--data-root DIR]
-                          [--teacher PATH] [--work-dir DIR] [--seed N] [--evals knn,linear]
+                          [--teacher PATH] [--work-dir DIR] [--seed N] [--seeds 0,1,2]
+                          [--compare-to NAME] [--evals knn,linear]
                           [--import my_pkg.my_method] [--cfg-options a.b=c ...]
 
 Everything that can be wrong with the input (unknown method or suite, a hyperparameter the method does
@@ -35,6 +36,7 @@ def parse_args(argv=None):
         epilog='examples:\n'
                '  tools/bench.py                                  # the default suite on the embedded data\n'
                '  tools/bench.py --methods compress_2q,moco_v2 --cfg-options budget.epochs=20\n'
+               '  tools/bench.py --seeds 0,1,2                    # mean ± 95%% interval over three seeds\n'
                '  tools/bench.py --data-root /data/imagefolder --teacher moco_v2_800ep_pretrain.pth.tar\n'
                '  tools/bench.py --import my_pkg.my_method --methods my_method\n'
                '  torchrun --nproc_per_node=8 tools/bench.py --cfg-options budget.amp=bf16\n'
@@ -66,7 +68,16 @@ def parse_args(argv=None):
                    help='run folder (default: results/<suite>-<config digest>). Running the same command again '
                         'resumes it: finished methods and evaluations are kept, an interrupted training continues '
                         'from its last epoch checkpoint; a folder of another configuration is refused')
-    p.add_argument('--seed', type=int, default=None, help="training seed (default: the suite's seed)")
+    p.add_argument('--seed', type=int, default=None,
+                   help="the run's base seed: the teacher's training, and the methods' when --seeds is not given "
+                        "(default: the suite's seed)")
+    p.add_argument('--seeds', default=None, metavar='LIST',
+                   help='comma-separated seeds: every method is trained and evaluated once per seed (the teacher '
+                        'stays fixed) and the tables show mean ± 95%% interval over them; adding seeds to a finished '
+                        'run trains only the new ones (default: the suite\'s seeds, else --seed)')
+    p.add_argument('--compare-to', default=None, metavar='NAME',
+                   help='the row every method is compared with, seed by seed (paired t-test; default: the '
+                        'from-scratch baseline of the same network, e.g. moco_v2)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                    help='override config keys, mmengine style (e.g. budget.epochs=2 method_cfgs.compress_2q.temperature=0.02)')
     p.add_argument('--evals', default=None, metavar='LIST',
@@ -125,8 +136,13 @@ def main(argv=None) -> int:
             print_method_list()
             return 0
         methods = parse_methods(args.methods)
+        seeds = [x for x in args.seeds.split(',') if x.strip()] if args.seeds is not None else None
+        if seeds == []:
+            raise ConfigError('--seeds is empty; give at least one seed, e.g. --seeds 0,1,2.')
         cfg = resolve(args.config, methods=methods, options=args.cfg_options, seed=args.seed,
-                      data_root=args.data_root, teacher=args.teacher)
+                      data_root=args.data_root, teacher=args.teacher, seeds=seeds)
+        if args.compare_to is not None:
+            cfg.compare_to = args.compare_to
         if args.teacher_spec is not None:
             cfg.teacher.spec = args.teacher_spec
         if args.teacher_allow_globals is not None:

@@ -26,6 +26,10 @@ def parse_args(argv=None):
                         help='output folder (default: the run folder itself; required with several runs)')
     parser.add_argument('--labels', default=None,
                         help='comma-separated run labels, one per RUN_DIR (default: the folder names)')
+    parser.add_argument('--compare-to', default=None, metavar='NAME',
+                        help='the row every method row is compared with, seed by seed (paired t-test; default: '
+                             'the from-scratch baseline of the same network and run); with several runs name '
+                             "the row as the table shows it, e.g. 'moco_v2 [10ep]'")
     return parser.parse_args(argv)
 
 
@@ -40,11 +44,15 @@ def main(argv=None) -> int:
         if not rows:
             raise ReportError(f'{", ".join(args.runs)}: rows.json holds no rows yet, so there is nothing to '
                               f'report. Wait until the run has finished at least one method.')
+        names = list(dict.fromkeys(str(r.get('method')) for r in rows if r.get('kind', 'method') == 'method'))
+        if args.compare_to is not None and args.compare_to not in names:
+            raise ReportError(f'--compare-to {args.compare_to!r} names no method row of these runs; the method rows '
+                              f'are: {", ".join(names)}.')
     except ReportError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path(args.runs[0])
-    paths = write_reports(rows, out, caption)
+    paths = write_reports(rows, out, caption, args.compare_to)
     print(f'{len(rows)} rows from {len(args.runs)} run(s) → {out}')
     for name in paths:
         print(f'  {name}')

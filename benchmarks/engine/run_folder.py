@@ -30,7 +30,7 @@ from pathlib import Path
 from benchmarks.errors import ConfigError
 
 # config sections that may differ between invocations on the same run folder (checked finer-grained)
-PER_METHOD_KEYS = ('methods', 'method_cfgs', 'evals', 'seeds')
+PER_METHOD_KEYS = ('methods', 'method_cfgs', 'evals', 'seeds', 'compare_to')
 STATE_VERSION = 1
 
 

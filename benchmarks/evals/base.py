@@ -74,7 +74,7 @@ class EvalContext:
     retrieval_set: Any = None
     backbone_path: Any = None
     batch_size: int = 256
-    kind: str = 'method'              # 'teacher' | 'method' | 'floor'
+    kind: str = 'method'              # 'teacher' | 'method' | 'random_init' | 'floor'
     extract: Callable | None = None   # extract(backbone, dataset, batch_size, device, desc) -> (f, y)
     log: Callable = print
     _features: tuple | None = field(default=None, repr=False)
@@ -125,7 +125,7 @@ class Evaluator:
         before hours of training; default: nothing."""
 
     def applies(self, kind: str) -> bool:
-        """Whether rows of ``kind`` ('teacher', 'method', 'floor') get this evaluation; default: all."""
+        """Whether rows of ``kind`` ('teacher', 'method', 'random_init', 'floor') get this evaluation; default: all."""
         return True
 
     def run(self, ctx: EvalContext) -> dict:

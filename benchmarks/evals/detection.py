@@ -512,7 +512,8 @@ class DetectionEvaluator(Evaluator):
     def caption(self):
         data = self.cfg.get('data_root') or f"embedded detection data ({self.cfg.get('format', 'voc')} layout)"
         return (f"detection: {Path(self.cfg['config']).stem} (MMDetection) on {data}, "
-                f"AP50 / AP@[.5:.95], mean of {self.cfg.get('trials', 1)} trial(s)")
+                f"AP50 / AP@[.5:.95], mean of {self.cfg.get('trials', 1)} trial(s)"
+                + (' (one seed: ± is the 95 % interval over the trials)' if self.cfg.get('trials', 1) > 1 else ''))
 
     def applies(self, kind: str) -> bool:
         """The teacher row is fine-tuned only with ``evals.detection.teacher`` (it costs a student's run)."""
@@ -535,7 +536,10 @@ class DetectionEvaluator(Evaluator):
                                        trials=self.cfg.get('trials', 1), seed=ctx.seed,
                                        options=list(self.cfg.get('options', [])), timeout_s=self.cfg.get('timeout_s'))
         keep = [*METRIC_KEYS, *(f'{k}_std' for k in METRIC_KEYS), 'det_seconds', 'det_status', 'det_error']
-        return {k: out[k] for k in keep if k in out}
+        metrics = {k: out[k] for k in keep if k in out}
+        if isinstance(out.get('trials'), list) and len(out['trials']) > 1:
+            metrics['det_trials'] = len(out['trials'])  # the tables show mean ± 95 % interval over trials
+        return metrics
 
     def succeeded(self, metrics):
         return metrics.get('det_status') == 'ok'

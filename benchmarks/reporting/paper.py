@@ -75,9 +75,11 @@ def _check_paper(paper) -> tuple[dict, set, set]:
 
 
 def _run_rows(rows) -> dict:
-    """``{label: row}`` of the teacher and method rows; a label twice means rows of several runs."""
+    """``{label: row}`` of the teacher and method rows, over seeds (the mean of a run's seeds,
+    `benchmarks.reporting.aggregate`); a label twice means rows of several runs."""
+    from benchmarks.reporting.aggregate import aggregate
     out = {}
-    for r in rows:
+    for r in aggregate(rows):
         if r.get('kind', 'method') not in _RUN_KINDS:
             continue
         label = str(r.get('method'))

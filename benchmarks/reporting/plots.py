@@ -216,8 +216,8 @@ def plot_accuracy_vs_cost(rows, cost_field: str, out_dir, metric=None) -> list[P
     """Accuracy vs ``cost_field`` ('gmacs' or 'params_m'), x on a log scale; returns the written paths.
 
     One point per method row with both values (a SlimCLR width is its own point, the widths of one
-    training joined by a dotted line); the teacher as a star; the raw-pixel floor as a horizontal dashed
-    line (it has no cost); the Pareto front (`pareto_front` over the method points: most accuracy for the
+    training joined by a dotted line), with its 95 % interval over seeds as an error bar when it has one;
+    the teacher as a star; the random-init student and the raw-pixel floor as horizontal lines (references); the Pareto front (`pareto_front` over the method points: most accuracy for the
     least cost) as a step line with its points ringed. Nothing is written without a method point.
     """
     metric = metric or accuracy_metric(rows)
@@ -232,7 +232,7 @@ def plot_accuracy_vs_cost(rows, cost_field: str, out_dir, metric=None) -> list[P
         return []
     teachers = [r for r in ok if r.get('kind') == 'teacher'
                 and _num(r.get(acc_field)) is not None and (_num(r.get(cost_field)) or 0) > 0]
-    floors = [r for r in ok if r.get('kind') == 'floor' and _num(r.get(acc_field)) is not None]
+    floors = [r for r in ok if r.get('kind') in ('random_init', 'floor') and _num(r.get(acc_field)) is not None]
     sizes = {r.get('image_size') for r in pts + teachers if r.get('image_size')}
     xlabel = xlabel.format(size=f' at {sizes.pop()} px' if len(sizes) == 1 else '')
     xs = [float(r[cost_field]) for r in pts]
@@ -259,6 +259,10 @@ def plot_accuracy_vs_cost(rows, cost_field: str, out_dir, metric=None) -> list[P
         others = [i for i in range(len(pts)) if i not in on_front]
         ax.scatter([xs[i] for i in others], [ys[i] for i in others], s=30, color='#4C72B0', zorder=3)
         handles.append(Line2D([], [], ls='', marker='o', color='#4C72B0', label='method'))
+        errs = [_num(r.get(f'{acc_field}_ci95')) or 0.0 for r in pts]
+        if any(errs):  # means over seeds: the 95 % interval of each
+            ax.errorbar(xs, ys, yerr=errs, fmt='none', ecolor='0.35', elinewidth=0.9, capsize=2.5, zorder=2)
+            handles.append(Line2D([], [], ls='-', color='0.35', lw=0.9, label='95 % interval over seeds'))
         fx, fy = [xs[i] for i in front], [ys[i] for i in front]
         ax.plot(fx, fy, drawstyle='steps-post', color='#C44E52', lw=1.3, zorder=2)
         ax.scatter(fx, fy, s=46, color='#C44E52', edgecolor='black', linewidth=0.8, zorder=4)
@@ -283,7 +287,8 @@ def plot_accuracy_vs_cost(rows, cost_field: str, out_dir, metric=None) -> list[P
         lo, hi = min(all_x), max(all_x)
         pad = max(0.25 * math.log10(hi / lo), 0.3)  # decades of room on each side for labels
         ax.set_xlim(lo / 10 ** pad, hi * 10 ** pad)
-        all_y = ys + [float(r[acc_field]) for r in teachers + floors]
+        all_y = [y + e for y, e in zip(ys, errs)] + [y - e for y, e in zip(ys, errs)]
+        all_y += [float(r[acc_field]) for r in teachers + floors]
         ylo, yhi = min(all_y), max(all_y)
         ypad = max(0.12 * (yhi - ylo), 1.5)
         ax.set_ylim(ylo - ypad, yhi + ypad)
@@ -505,7 +510,12 @@ def plot_costs(rows, out_dir) -> list[Path]:
 
 
 def write_plots(rows, out_dir) -> list[Path]:
-    """Every figure that ``rows`` can fill, into ``out_dir`` (PNG + SVG each); returns the paths."""
+    """Every figure that ``rows`` can fill, into ``out_dir`` (PNG + SVG each); returns the paths.
+
+    Rows of several seeds are aggregated first (`benchmarks.reporting.aggregate`): a point is the mean
+    over seeds with its 95 % interval as an error bar; a training curve is the first seed's."""
+    from benchmarks.reporting.aggregate import aggregate
+    rows = aggregate(rows)
     out_dir = Path(out_dir)
     metric = accuracy_metric(rows)
     paths = []

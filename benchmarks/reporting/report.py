@@ -22,7 +22,7 @@ class ReportError(ConfigError):
     """A run folder, its rows or the report options that cannot be used."""
 
 
-def write_reports(rows, out_dir, caption: str = '') -> dict:
+def write_reports(rows, out_dir, caption: str = '', compare_to: str | None = None) -> dict:
     """Write every table and every plot ``rows`` can fill into ``out_dir``.
 
     Returns ``{name: Path}`` with names relative to ``out_dir`` (``'leaderboard.md'``, …,
@@ -32,7 +32,7 @@ def write_reports(rows, out_dir, caption: str = '') -> dict:
     from benchmarks.reporting.plots import write_plots
 
     out_dir = Path(out_dir)
-    write_leaderboard(rows, out_dir, caption)
+    write_leaderboard(rows, out_dir, caption, compare_to)
     paths = {f'leaderboard.{ext}': out_dir / f'leaderboard.{ext}' for ext in ('md', 'csv', 'json', 'tex', 'html')}
     for path in write_plots(rows, out_dir / 'plots'):
         paths[f'plots/{path.name}'] = path

@@ -5,8 +5,9 @@
 ``linear_top1``, ``retrieval_r1``, ``det_ap``, ``params_m`` …, each evaluator's keys). ``schema`` is
 `SCHEMA_VERSION`; rows of another version are refused with the reason (`from_dict`).
 
-Kinds: ``'teacher'`` and ``'floor'`` (raw pixels) are references, never ranked; ``'method'`` rows
-compete. Several students of one training (SlimCLR widths) are one row each, with
+Kinds: ``'teacher'``, ``'random_init'`` (the student architecture untrained, one per seed) and
+``'floor'`` (raw pixels) are references, never ranked; ``'method'`` rows compete. ``rows.json`` holds
+one row per (method, student, seed); the tables aggregate them (`benchmarks.reporting.aggregate`). Several students of one training (SlimCLR widths) are one row each, with
 ``shared_training=True`` and that training's cost.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, fields
 
 SCHEMA_VERSION = 1
 
-KINDS = ('teacher', 'method', 'floor')
+KINDS = ('teacher', 'method', 'random_init', 'floor')
 
 
 class RowSchemaError(ValueError):
@@ -25,7 +26,7 @@ class RowSchemaError(ValueError):
 @dataclass
 class ResultRow:
     # what the row is
-    kind: str                               # 'teacher' | 'method' | 'floor'
+    kind: str                               # 'teacher' | 'method' | 'random_init' | 'floor'
     method: str                             # the row label as shown ('slimclr w0.5', 'raw pixels')
     student: str = '–'                      # the network, e.g. 'resnet18 x0.125'
     teacher: str = 'none'                   # the teacher it distilled from ('none' for from-scratch rows)

@@ -39,7 +39,7 @@ def first_run(tmp_path_factory, cache_dir):
 def test_end_to_end_writes_leaderboard(first_run):
     rows = json.loads((first_run / 'rows.json').read_text())
     kinds = [r['kind'] for r in rows]
-    assert kinds == ['teacher', 'method', 'method', 'method', 'method', 'floor']
+    assert kinds == ['teacher', 'method', 'method', 'method', 'method', 'random_init', 'floor']
     assert [r['method'] for r in rows if r['kind'] == 'method'] == ['moco_v2', 'compress_2q', 'compress_2q_nomom',
                                                                     'compress_1q']
     for r in rows:
@@ -55,7 +55,11 @@ def test_end_to_end_writes_leaderboard(first_run):
     for ext in ('md', 'csv', 'json'):
         assert (first_run / f'leaderboard.{ext}').stat().st_size > 0
     md = (first_run / 'leaderboard.md').read_text()
-    assert 'majority vote' in md and 'compress_2q' in md and 'raw pixels' in md
+    assert 'majority vote' in md and 'compress_2q' in md and 'raw pixels' in md and 'random init' in md
+    # the random-init row is the students' architecture, as initialised at the run's seed
+    init, moco = rows[-2], rows[1]
+    assert init['method'] == 'random init' and init['student'] == moco['student'] and init['seed'] == moco['seed']
+    assert init['params_m'] == moco['params_m'] and init.get('images_seen') is None
     for header in ('Linear', 'R@1', 'R@8', 'CA', 'ms @b1', 'img/s @b64'):
         assert header in md, header
     assert (first_run / 'config.py').exists()
@@ -83,6 +87,47 @@ def test_same_seed_same_numbers(first_run, tmp_path):
 
 
 @pytest.mark.slow
+def test_seeds_give_intervals_and_adding_a_seed_trains_only_it(first_run, tmp_path, capsys):
+    """``--seeds``: one row per (method, seed) in rows.json, mean ± interval in the tables, and a run
+    that already has seed 0 (the first run's folder, copied) trains only the new seeds."""
+    import shutil
+    work = tmp_path / 'seeds'
+    shutil.copytree(first_run, work)
+    capsys.readouterr()
+    assert main(['--work-dir', str(work), '--methods', 'moco_v2,compress_2q', '--seeds', '0,1,2',
+                 '--cfg-options', *TINY_OPTS[:-2]]) == 0
+    out = capsys.readouterr()
+    log = out.out + out.err
+    assert '[moco_v2] already finished in this run folder (seed 0)' in log
+    assert '[moco_v2] training resnet18 x0.125 for 1 epochs (mocov2 views) (seed 1)' in log
+    assert not (work / 'seed0').exists() and (work / 'seed1' / 'moco_v2' / 'train.json').is_file()
+    assert (work / 'seed2' / 'compress_2q' / 'backbone.pth').is_file()
+    rows = json.loads((work / 'rows.json').read_text())
+    by = {(r['method'], r['seed']) for r in rows}
+    for m in ('moco_v2', 'compress_2q', 'random init'):
+        assert {(m, 0), (m, 1), (m, 2)} <= by, m
+    assert sum(r['kind'] == 'teacher' for r in rows) == 1 and sum(r['kind'] == 'floor' for r in rows) == 1
+    first = {r['method']: r for r in json.loads((first_run / 'rows.json').read_text())}
+    seed0 = {r['method']: r for r in rows if r['seed'] == 0 and r['kind'] == 'method'}
+    assert seed0['moco_v2']['knn1_top1'] == first['moco_v2']['knn1_top1']      # reused, not retrained
+    board = json.loads((work / 'leaderboard.json').read_text())['rows']
+    moco = next(r for r in board if r['method'] == 'moco_v2')
+    assert moco['n_seeds'] == 3 and sorted(map(int, moco['knn1_top1_seeds'])) == [0, 1, 2]
+    values = list(moco['knn1_top1_seeds'].values())
+    assert moco['knn1_top1'] == pytest.approx(sum(values) / 3)
+    comp = next(r for r in board if r['method'] == 'compress_2q')
+    assert comp['reference'] == 'moco_v2' and 'knn1_top1_vs_ref_p' in comp
+    md = (work / 'leaderboard.md').read_text()
+    header = next(line for line in md.splitlines() if line.startswith('| Method'))
+    assert ' ± ' in md and 'n' in [c.strip() for c in header.split('|')] and 'seeds 0, 1, 2' in md
+    # the same command again: nothing left to train
+    capsys.readouterr()
+    assert main(['--work-dir', str(work), '--methods', 'moco_v2,compress_2q', '--seeds', '0,1,2',
+                 '--cfg-options', *TINY_OPTS[:-2]]) == 0
+    assert 'training' not in capsys.readouterr().out.replace('trainings already finished', '')
+
+
+@pytest.mark.slow
 def test_imagefolder_data_root(tmp_path, cache_dir):
     root = write_imagefolder(tmp_path / 'folder', spec=TINY)
     opts = ['budget.epochs=1', 'budget.batch_size=8', 'data.image_size=32', 'teacher.train.epochs=1',
@@ -92,7 +137,7 @@ def test_imagefolder_data_root(tmp_path, cache_dir):
     assert main(['--work-dir', str(tmp_path / 'run'), '--methods', 'compress_2q', '--data-root', str(root),
                  '--cfg-options', *opts]) == 0
     rows = json.loads((tmp_path / 'run' / 'rows.json').read_text())
-    assert [r['kind'] for r in rows] == ['teacher', 'method', 'floor']
+    assert [r['kind'] for r in rows] == ['teacher', 'method', 'random_init', 'floor']
     assert rows[1]['images_seen'] == 3 * 8
     # a user's ImageFolder gets every evaluation, retrieval on the class-disjoint half of its val split
     for key in ('knn1_top1', 'linear_top1', 'retrieval_r1', 'ca_top1', 'latency_b1_ms'):

@@ -124,7 +124,7 @@ def test_bench_under_torchrun_two_processes(tmp_path, cache_dir):
                      '--suites', 'knn,flops', '--cfg-options', *opts)
     assert proc.returncode == 0, proc.stderr[-4000:]
     rows = json.loads((work / 'rows.json').read_text())
-    assert [r['method'] for r in rows] == ['teacher', 'compress_2q', 'crd', 'cc', 'raw pixels']
+    assert [r['method'] for r in rows] == ['teacher', 'compress_2q', 'crd', 'cc', 'random init', 'raw pixels']
     assert all(r['world_size'] == 2 for r in rows)
     for r in rows[1:4]:
         assert r['status'] == 'ok' and r['images_seen'] == 160 - 160 % 32 and 0 <= r['knn1_top1'] <= 100
@@ -148,5 +148,5 @@ def test_slurm_launcher_runs_bench_with_one_task_per_process(tmp_path, cache_dir
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     rows = json.loads((work / 'rows.json').read_text())
-    assert [r['method'] for r in rows] == ['teacher', 'compress_2q', 'raw pixels']
+    assert [r['method'] for r in rows] == ['teacher', 'compress_2q', 'random init', 'raw pixels']
     assert all(r['world_size'] == 2 for r in rows)
