@@ -27,7 +27,7 @@ teacher = dict(
         method_cfg=dict(queue_size=2048),
         epochs=50,
         batch_size=64,
-        optimizer=dict(type='SGD', lr=0.06, momentum=0.9, weight_decay=5e-4),
+        optimizer=dict(type='SGD', lr=0.015, momentum=0.9, weight_decay=5e-4),  # see budgets/cpu_tiny.py
         schedule=dict(type='cosine', warmup_epochs=0),
         num_workers=0,
         log_interval=10,

@@ -364,3 +364,36 @@ def test_labels_of_crowded_points_do_not_overlap():
         assert a.get_fontsize() >= LABEL_PT >= 8
         assert axes_box.x0 <= box.x0 and box.x1 <= axes_box.x1 and axes_box.y0 <= box.y0 and box.y1 <= axes_box.y1
     plt.close(fig)
+
+
+def _seed_rows():
+    """moco_v2 and compress_2q over seeds 0, 1, 2 (compress_2q better on every seed), a teacher, a floor."""
+    rows = [dict(kind='teacher', method='teacher', student='resnet18 x1', seed=0, knn20_top1=60.0, params_m=11.2,
+                 gmacs=0.56, schema=SCHEMA_VERSION)]
+    for s, (m, c) in enumerate([(20.0, 30.0), (22.0, 31.0), (21.0, 29.5)]):
+        rows.append(dict(kind='method', method='moco_v2', student='resnet18 x0.25', teacher='none', seed=s,
+                         knn20_top1=m, params_m=0.7, gmacs=0.04, images_seen=100, train_time_s=10.0,
+                         schema=SCHEMA_VERSION))
+        rows.append(dict(kind='method', method='compress_2q', student='resnet18 x0.25', teacher='teacher', seed=s,
+                         knn20_top1=c, params_m=0.7, gmacs=0.04, images_seen=100, train_time_s=11.0,
+                         schema=SCHEMA_VERSION))
+    rows.append(dict(kind='floor', method='raw pixels', student='–', seed=0, knn20_top1=18.0, schema=SCHEMA_VERSION))
+    return rows
+
+
+def test_report_aggregates_seeds_and_compares_with_a_chosen_row(tmp_path, capsys):
+    run = tmp_path / 'run'
+    run.mkdir()
+    (run / 'rows.json').write_text(json.dumps(_seed_rows()))
+    assert main([str(run), '--compare-to', 'compres_2q']) == 2
+    assert "--compare-to 'compres_2q' names no method row" in capsys.readouterr().err
+    assert main([str(run), '--compare-to', 'compress_2q']) == 0
+    board = json.loads((run / 'leaderboard.json').read_text())['rows']
+    moco = next(r for r in board if r['method'] == 'moco_v2')
+    assert moco['n_seeds'] == 3 and moco['reference'] == 'compress_2q' and moco['knn20_top1_vs_ref'] < 0
+    md = (run / 'leaderboard.md').read_text()
+    assert '21.0 ± 2.5' in md and '▼' in md     # moco_v2: 21.0 ± 4.30·1/√3; significantly worse (p = 0.01)
+    assert (run / 'plots' / 'accuracy_vs_gmacs.png').is_file()
+    csv_head = (run / 'leaderboard.csv').read_text().splitlines()[0]
+    for col in ('n_seeds', 'knn20_top1_ci95', 'knn20_top1_std', 'knn20_top1_seeds', 'knn20_top1_vs_ref_p'):
+        assert col in csv_head.split(','), col
