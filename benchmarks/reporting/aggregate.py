@@ -71,6 +71,9 @@ def aggregate_group(group: list[dict]) -> dict:
     out = dict(group[0])
     for f in _measured_fields(group):
         per_seed = {r.get('seed'): r[f] for r in group if _number(r.get(f))}
+        if len(set(per_seed.values())) == 1:  # the same on every seed (params, images seen): no spread to show
+            out[f], out[f'{f}_std'], out[f'{f}_seeds'] = next(iter(per_seed.values())), 0.0, per_seed
+            continue
         iv = interval(per_seed.values())
         out[f] = iv.mean
         out[f'{f}_ci95'], out[f'{f}_std'], out[f'{f}_seeds'] = iv.half, iv.std, per_seed

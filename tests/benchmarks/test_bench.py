@@ -186,6 +186,11 @@ def test_empty_dataset_folders_fail_first(layout, message, tmp_path, capsys):
     (['--methods', 'crd', '--cfg-options', 'method_cfgs.crd.num_negatives=5000'], 'at most 4999'),
     (['--cfg-options', 'student.arch=resnet7'], 'not a known backbone'),
     (['--suites', 'knn,retreival'], 'unknown evaluation'),
+    (['--seeds', '0,one'], 'seeds must be integers'),
+    (['--seeds', '0,1,0'], 'seed 0 is listed twice'),
+    (['--seeds', '-1'], 'non-negative'),
+    (['--seeds', ','], '--seeds is empty'),
+    (['--methods', 'moco_v2', '--compare-to', 'moco'], "--compare-to 'moco' is not a method of this run"),
 ])
 def test_bad_input_fails_fast_with_a_clear_message(args, message, tmp_path, capsys):
     start = time.perf_counter()

@@ -36,6 +36,9 @@ def test_mean_interval_std_and_per_seed_values():
     assert moco['knn20_top1_seeds'] == {0: 17.5, 1: 22.8, 2: 21.4}
     assert moco['train_time_s'] == pytest.approx(11.0)      # costs are averaged too
     assert 'seed_ci95' not in moco                          # the seed itself is not a measurement
+    same = aggregate([dict(_row('moco_v2', s, 20.0 + s), images_seen=49920) for s in range(3)])[0]
+    assert same['images_seen'] == 49920 and isinstance(same['images_seen'], int)   # equal on every seed: as is
+    assert 'images_seen_ci95' not in same and same['images_seen_std'] == 0.0
 
 
 def test_one_seed_is_kept_as_is_and_failed_rows_stay_single():

@@ -7,7 +7,7 @@ budget = dict(
     epochs=10,
     log_interval=10,
     num_workers=0,
-    optimizer=dict(lr=0.06, momentum=0.9, type='SGD', weight_decay=0.0005),
+    optimizer=dict(lr=0.015, momentum=0.9, type='SGD', weight_decay=0.0005),
     schedule=dict(type='cosine', warmup_epochs=0),
     sync_bn=False,
     views_per_image=None)
@@ -136,7 +136,8 @@ method_cfgs = dict(
         momentum=0.99,
         momentum_cos=True,
         temperature=1.0,
-        type='moco_v3'),
+        type='moco_v3',
+        zero_init_residual=True),
     reg=dict(
         head='linear',
         student_norm='l2',
@@ -162,6 +163,7 @@ method_cfgs = dict(
         aux_loss_weight=0.5,
         dim=128,
         full_width=None,
+        init='official',
         momentum=0.99,
         queue_size=2048,
         reweight=True,
@@ -170,12 +172,12 @@ method_cfgs = dict(
         teacher_temperature=5.0,
         temperature=0.2,
         type='slimclr',
-        widths=[
+        widths=(
             1.0,
             0.75,
             0.5,
             0.25,
-        ]))
+        )))
 methods = [
     'moco_v2',
     'moco_v3',
@@ -190,6 +192,11 @@ methods = [
     'slimclr',
 ]
 seed = 0
+seeds = [
+    0,
+    1,
+    2,
+]
 student = dict(arch='resnet18', small_input=False, width=0.125)
 suite = 'default'
 teacher = dict(
@@ -211,5 +218,6 @@ teacher = dict(
         method='moco_v2',
         method_cfg=dict(queue_size=2048),
         num_workers=0,
-        optimizer=dict(lr=0.06, momentum=0.9, type='SGD', weight_decay=0.0005),
+        optimizer=dict(
+            lr=0.015, momentum=0.9, type='SGD', weight_decay=0.0005),
         schedule=dict(type='cosine', warmup_epochs=0)))
