@@ -23,5 +23,6 @@ evals = dict(
     detection=dict(config='configs/detection/embedded_voc_faster_rcnn_fpn.py', data_root=None, format='voc',
                    embedded=dict(), trials=1, timeout_s=600, options=[], teacher=False),
     raw_pixel_floor=True,     # the floor row: every feature evaluation on raw pixels
+    random_init_floor=True,   # the random-init row: the student architecture untrained, one per seed
     batch_size=256,
 )
