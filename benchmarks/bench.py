@@ -17,8 +17,8 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks.engine.run_folder import read_json, write_json, write_text
-from benchmarks.plan import check_run_folder, evals_key, method_key, remaining_work, student_name
+from benchmarks.engine.run_folder import RunFolder, read_json, write_json, write_text
+from benchmarks.plan import check_run_folder, evals_key, method_key, remaining_work, seed_dir, student_name
 from benchmarks.reporting.row import ResultRow
 
 
@@ -186,21 +186,17 @@ class BenchRun:
         """The `RunFolder` holding ``seed``'s per-method state (rank 0; None elsewhere)."""
         if self.folder is None:
             return None
-        from benchmarks.engine.run_folder import RunFolder
-        from benchmarks.plan import seed_dir
         return self.folder if seed == self.cfg.seed else RunFolder(seed_dir(self.work_dir, self.cfg, seed))
 
     def mdir(self, name: str) -> Path:
         """The per-method folder of ``name`` at the current seed."""
-        from benchmarks.plan import seed_dir
         return seed_dir(self.work_dir, self.cfg, self.seed) / name
 
     def _use_seed(self, seed: int) -> None:
         """Rows, folders and evaluation keys from now on are those of ``seed``."""
         self.seed, self.ekey = seed, evals_key(self.cfg, seed)
         self.seed_folder = self._folder(seed)
-        if hasattr(self, 'common'):
-            self.common.update(seed=seed, evals_key=self.ekey)
+        self.common.update(seed=seed, evals_key=self.ekey)  # set by prepare_data, which runs first
 
     def start_seed(self, seed: int) -> None:
         """Train and evaluate at ``seed`` from now on: its folder, evaluation key, teacher-output store
