@@ -34,6 +34,14 @@ if check; then
 fi
 
 mkdir -p "$CACHE"
+# One build at a time per cache (two installs, or torchrun ranks, share it): the second waits for the
+# first's wheel instead of building its own. The wheel is built outside the cache and renamed into it,
+# so a killed build never leaves a partial wheel under the name later installs look for.
+exec 9>"$CACHE/mmcv-$MMCV_VERSION.lock"
+if ! flock -n 9; then
+    echo "waiting for another process that is building the mmcv wheel ($CACHE/mmcv-$MMCV_VERSION.lock) ..."
+    flock 9
+fi
 wheel=$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 if [ -z "$wheel" ]; then
     work=$(mktemp -d)
@@ -46,8 +54,12 @@ if [ -z "$wheel" ]; then
     sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
     grep -q -- '-std=c++20' "$src/setup.py"
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        "$PY" -m pip wheel --quiet --no-build-isolation --no-deps -w "$CACHE" "$src"
-    wheel=$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)
+        "$PY" -m pip wheel --quiet --no-build-isolation --no-deps -w "$work/wheelhouse" "$src"
+    built=$(ls "$work"/wheelhouse/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)
+    cp "$built" "$CACHE/.$(basename "$built").$$.tmp"
+    sync "$CACHE/.$(basename "$built").$$.tmp"
+    mv "$CACHE/.$(basename "$built").$$.tmp" "$CACHE/$(basename "$built")"
+    wheel="$CACHE/$(basename "$built")"
 fi
 # the local mmcv wheel first, so nothing below can make pip fetch (and try to build) another mmcv
 "$PY" -m pip install --quiet --no-deps "$wheel"

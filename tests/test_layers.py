@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {
     'methods': 0,
     'benchmarks.errors': 0, 'benchmarks.config': 0, 'benchmarks.stats': 0, 'benchmarks.code_version': 0,
+    'benchmarks.cachefill': 0,
     'benchmarks.data': 1,
     'benchmarks.engine': 2,
     'benchmarks.teachers': 3,

@@ -57,8 +57,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,6 +65,7 @@ import numpy as np
 import torch
 from torchvision.io import encode_jpeg
 
+from benchmarks.cachefill import fill
 from benchmarks.data.synthetic import (GENERATOR_VERSION, SHAPE_NAMES, SHAPES, background, clutter, coordinate_grid, default_cache_dir,
                         paint_objects)
 
@@ -362,26 +361,18 @@ def write_coco(spec: DetectionSpec, root, splits: dict | None = None) -> Path:
 def materialise_detection(spec: DetectionSpec, cache_dir: Path | None = None) -> Path:
     """Write (once) both layouts of ``spec`` under ``<cache>/detection/<key>/{voc,coco}``; return
     that folder. Everything is written into a temporary sibling folder, ``done.json`` last, and
-    the folder renamed into place, so a folder under its key is always complete."""
+    the folder renamed into place under a lock (`benchmarks.cachefill.fill`), so a folder under its
+    key is always complete and concurrent callers wait for one writer."""
     root = Path(cache_dir or default_cache_dir()) / 'detection' / spec.key()
-    if (root / 'done.json').exists():
-        return root
-    tmp = root.parent / f'.{root.name}.tmp{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    splits = {s: generate_detection_split(spec, s) for s in SPLITS}
-    write_voc(spec, tmp / 'voc', splits)
-    write_coco(spec, tmp / 'coco', splits)
-    counts = {s: dict(images=len(a), objects=int(sum(len(x['labels']) for x in a))) for s, (_, a) in splits.items()}
-    (tmp / 'done.json').write_text(json.dumps(dict(asdict(spec), version=DETECTION_GENERATOR_VERSION,
-                                                   painter_version=GENERATOR_VERSION, classes=spec.class_names,
-                                                   counts=counts), indent=1))
-    try:
-        os.rename(tmp, root)
-    except OSError:   # another process finished first (or a stale incomplete folder is in the way)
-        if (root / 'done.json').exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            return root
-        shutil.rmtree(root)
-        os.rename(tmp, root)
-    return root
+
+    def produce(tmp: Path):
+        tmp.mkdir(parents=True)
+        splits = {s: generate_detection_split(spec, s) for s in SPLITS}
+        write_voc(spec, tmp / 'voc', splits)
+        write_coco(spec, tmp / 'coco', splits)
+        counts = {s: dict(images=len(a), objects=int(sum(len(x['labels']) for x in a))) for s, (_, a) in splits.items()}
+        (tmp / 'done.json').write_text(json.dumps(dict(asdict(spec), version=DETECTION_GENERATOR_VERSION,
+                                                       painter_version=GENERATOR_VERSION, classes=spec.class_names,
+                                                       counts=counts), indent=1))
+
+    return fill(root, produce, complete=lambda p: (p / 'done.json').is_file(), what='the embedded detection data')

@@ -85,12 +85,38 @@ def scan_imagefolder(split_dir: Path):
                         f'folder, e.g. {split_dir}/<class_name>/img001.jpg.')
     samples = []
     for c, name in enumerate(classes):
-        for path in sorted((split_dir / name).rglob('*')):
-            if path.suffix.lower() in IMG_EXTENSIONS and path.is_file():
-                samples.append((path, c))
+        for path in _image_files(split_dir / name):
+            samples.append((path, c))
     if not samples:
         raise DataError(f'{split_dir} contains no images with a known extension ({", ".join(IMG_EXTENSIONS)}).')
     return classes, samples
+
+
+def _image_files(folder: Path) -> list:
+    """Image files under ``folder``, sorted, following symbolic links to folders and files as torchvision's
+    ``ImageFolder`` does (ImageNet-100 and other subsets are usually built from symlinked class folders).
+    A link back into a folder of its own ancestry would recurse forever: refused with the link named."""
+    out = []
+    ancestry: list = []
+
+    def walk(d: Path):
+        st = d.stat()
+        key = (st.st_dev, st.st_ino)
+        if key in ancestry:
+            raise DataError(f'{d} is a symbolic link into one of its own parent folders (a loop: it resolves to '
+                            f'{d.resolve()}). Remove or fix that link; class folders may link to image folders '
+                            f'elsewhere, but not to themselves.')
+        ancestry.append(key)
+        for entry in sorted(os.scandir(d), key=lambda e: e.name):
+            path = Path(entry.path)
+            if entry.is_dir():              # follows links
+                walk(path)
+            elif entry.is_file() and path.suffix.lower() in IMG_EXTENSIONS:
+                out.append(path)
+        ancestry.pop()
+
+    walk(folder)
+    return out
 
 
 def sniff_format(head: bytes) -> str | None:

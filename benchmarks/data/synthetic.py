@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.cachefill import fill
+
 GENERATOR_VERSION = 4  # bump when the drawing changes, so caches are not reused across versions
 
 
@@ -326,19 +328,16 @@ def default_cache_dir() -> Path:
 
 
 def materialise(spec: SyntheticSpec, cache_dir: Path | None = None) -> Path:
-    """Write (once) the train/val arrays of ``spec`` into the cache; return their folder."""
+    """Write (once) the train/val arrays of ``spec`` into the cache; return their folder. Concurrent
+    callers (torchrun ranks, two runs) wait for one writer (`benchmarks.cachefill.fill`)."""
     root = Path(cache_dir or default_cache_dir()) / 'embedded' / spec.key()
-    done = root / 'done.json'
-    if done.exists():
-        return root
-    root.mkdir(parents=True, exist_ok=True)
-    for split in ('train', 'val'):
-        images, labels = generate_split(spec, split)
-        # write-then-rename so an interrupted generation is never mistaken for a finished one
-        tmp = root / f'{split}.tmp.npz'
-        np.savez(tmp, images=images, labels=labels)
-        os.replace(tmp, root / f'{split}.npz')
-    tmp = root / 'done.tmp.json'
-    tmp.write_text(json.dumps(dict(asdict(spec), version=GENERATOR_VERSION, classes=spec.class_names), indent=1))
-    os.replace(tmp, done)
-    return root
+
+    def produce(tmp: Path):
+        tmp.mkdir(parents=True)
+        for split in ('train', 'val'):
+            images, labels = generate_split(spec, split)
+            np.savez(tmp / f'{split}.npz', images=images, labels=labels)
+        (tmp / 'done.json').write_text(json.dumps(dict(asdict(spec), version=GENERATOR_VERSION,
+                                                       classes=spec.class_names), indent=1))
+
+    return fill(root, produce, complete=lambda p: (p / 'done.json').is_file(), what='the embedded data')

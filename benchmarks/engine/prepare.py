@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
 
 from methods.base import PrepareContext
 
+from benchmarks.cachefill import fill, write_bytes
 from benchmarks.code_version import PREPARE_SOURCES, code_version
 from benchmarks.data.datasets import data_identity
 from benchmarks.engine.distributed import broadcast_object, dist_info
@@ -82,16 +82,18 @@ def build_prepare_context(train_set, teacher, data_cfg: dict, seed: int, device,
                     teacher=fingerprint['teacher'])
         digest = hashlib.sha1(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:16]
         path = root / name / f'{digest}.pt'
-        if path.is_file():
+        computed = {}
+
+        def produce(tmp: Path):   # under the entry's lock: a second process waits, then reads this result
+            computed['out'] = compute()
+            torch.save(computed['out'], tmp)
+
+        fill(path, produce, complete=lambda p: p.is_file(), log=log, what=f'the prepared {name} result')
+        if 'out' not in computed:
             log(f'{name}: reusing {path}')
             return torch.load(path, map_location='cpu', weights_only=True)
-        out = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f'.{os.getpid()}.tmp')
-        torch.save(out, tmp)
-        os.replace(tmp, path)  # atomic: a crash never leaves a half-written result to be reused
-        (path.with_suffix('.json')).write_text(json.dumps(full, indent=1, sort_keys=True, default=str))
-        return out
+        write_bytes(path.with_suffix('.json'), json.dumps(full, indent=1, sort_keys=True, default=str).encode())
+        return computed['out']
 
     return PrepareContext(num_samples=len(train_set), teacher=teacher, teacher_features=teacher_features,
                           cached=cached, seed=seed, device=device, log=log)

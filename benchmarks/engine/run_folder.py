@@ -27,6 +27,7 @@ import json
 import os
 from pathlib import Path
 
+from benchmarks.cachefill import write_bytes
 from benchmarks.errors import ConfigError
 
 # config sections that may differ between invocations on the same run folder (checked finer-grained)
@@ -35,12 +36,9 @@ STATE_VERSION = 1
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically: a temporary file in the same folder, then a rename (a crash leaves the
-    old file or the new one, never half of one; the pid keeps concurrent writers apart)."""
-    path = Path(path)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Write ``text`` atomically and durably (`benchmarks.cachefill.write_bytes`): a crash leaves the
+    old file or the new one, never half of one."""
+    write_bytes(Path(path), text.encode())
 
 
 def write_json(path: Path, obj) -> None:
@@ -129,6 +127,11 @@ class RunFolder:
         if state is None:
             write_json(self.path / 'run.json', dict(version=STATE_VERSION, identity=digest(ident), config=ident))
             return False
+        if state.get('version') != STATE_VERSION:
+            raise ConfigError(f'the run folder {self.path} was written by a version of this tool whose run-folder state is '
+                              f'version {state.get("version")!r}; this version reads version {STATE_VERSION} only, so '
+                              f'its results cannot be resumed or mixed with new ones. Pass another --work-dir '
+                              f'(tools/report.py still tabulates its rows.json if their row schema matches).')
         if state.get('identity') != digest(ident):
             raise ConfigError(
                 f'the run folder {self.path} holds results of a different configuration ({diff_keys(state.get("config", {}), ident)}). '

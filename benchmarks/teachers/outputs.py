@@ -39,6 +39,8 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
+from benchmarks.cachefill import fill, locked, write_bytes
+
 DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16, 'float32': torch.float32}
 
 
@@ -55,10 +57,14 @@ class _Stream:
     def _alloc(self, slots, n, d, dtype, device, name):
         if self.folder is None:
             return torch.zeros(slots, n, d, dtype=dtype, device=device)
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f'{name}.f16'
+
+        def produce(tmp: Path):  # zero-filled (sparse) file of the full size, created once under a lock
+            np.memmap(tmp, dtype=np.float16, mode='w+', shape=(slots, n, d)).flush()
+
         # numpy has no bfloat16: disk storage is float16 (TeacherOutputCache checks it)
-        mm = np.memmap(path, dtype=np.float16, mode='r+' if path.is_file() else 'w+', shape=(slots, n, d))
+        fill(path, produce, complete=lambda p: p.is_file(), what='the teacher-output store')
+        mm = np.memmap(path, dtype=np.float16, mode='r+', shape=(slots, n, d))
         self._maps.append(mm)
         return torch.from_numpy(mm)
 
@@ -67,9 +73,11 @@ class _Stream:
         if self.folder is not None:  # data first, then the record that says it is there
             for mm in self._maps:
                 mm.flush()
-            tmp = self.folder / 'complete.json.tmp'
-            tmp.write_text(json.dumps(sorted(self.complete)))
-            tmp.replace(self.folder / 'complete.json')
+            state = self.folder / 'complete.json'
+            with locked(state):  # another process may have completed other slots of the same stream
+                if state.is_file():
+                    self.complete |= set(json.loads(state.read_text()))
+                write_bytes(state, json.dumps(sorted(self.complete)).encode())
 
 
 class TeacherOutputCache:

@@ -34,6 +34,7 @@ from methods.backbones import build_backbone, list_backbones
 from methods.heads import mlp_head
 from methods.moco_v3 import mocov3_projector
 
+from benchmarks.cachefill import publish, temporary_sibling
 from benchmarks.errors import TeacherError
 from benchmarks.teachers.specs import (HEAD_LAYOUTS, INPUT_NORMS, TEACHER_SPECS, LayoutMismatch, TeacherSpec, detect_spec,
                             get_spec, guess_backbone_prefix, head_dims, head_kind_of, head_structure_problem,
@@ -214,9 +215,12 @@ def save_teacher(path: Path, backbone: nn.Module, head: nn.Module | None, meta: 
                head=head.state_dict() if head is not None else None,
                head_dims=spec['dims'] if spec else None, head_kind=spec['kind'] if spec else None,
                input_norm=dict(mean=list(mean), std=list(std)), meta=meta)
-    tmp = Path(str(path) + '.tmp')
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    tmp = temporary_sibling(path)
+    try:
+        torch.save(obj, tmp)
+        publish(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------------

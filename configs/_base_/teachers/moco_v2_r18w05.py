@@ -31,6 +31,6 @@ teacher = dict(
         schedule=dict(type='cosine', warmup_epochs=0),
         num_workers=0,
         log_interval=10,
-        checkpoint_interval=10,
+        checkpoint_interval=2,    # a killed run resumes the teacher from its last checkpoint
     ),
 )

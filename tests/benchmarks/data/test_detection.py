@@ -234,7 +234,7 @@ def test_materialise_is_cached(tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in files}
     assert materialise_detection(spec, tmp_path) == root
     assert {p: p.stat().st_mtime_ns for p in root.rglob('*') if p.is_file()} == stamps
-    assert sorted(os.listdir(tmp_path / 'detection')) == [spec.key()]   # no temporary folder left
+    assert sorted(os.listdir(tmp_path / 'detection')) == [spec.key(), spec.key() + '.lock']   # no temporary folder left
     for jpg in (root / 'voc' / 'VOC2007' / 'JPEGImages' / 'val_000001.jpg',
                 root / 'coco' / 'train' / 'train_000002.jpg'):
         assert decode_image(str(jpg), mode=ImageReadMode.RGB).shape == (3, 32, 32)

@@ -327,3 +327,33 @@ def test_a_second_check_of_unchanged_files_reuses_the_first_and_a_change_is_seen
     assert imf.check_images([good], 'header').ok and len(calls) == 1      # reused: same files, unchanged
     good.write_bytes(b'not an image at all')                                # size (and mtime) change
     assert not imf.check_images([good], 'header').ok and len(calls) == 2
+
+
+def test_scan_follows_symlinked_class_folders_and_files(tmp_path):
+    """ImageNet-100 style: class folders (and single files) linked from elsewhere are read, as torchvision's
+    ImageFolder reads them; the order is the same as for a folder of real files."""
+    from benchmarks.data.imagefolder import scan_imagefolder
+    store = tmp_path / 'store'
+    make_folder(store)
+    subset = tmp_path / 'subset' / 'train'
+    subset.mkdir(parents=True)
+    (subset / 'ant').symlink_to(store / 'train' / 'ant', target_is_directory=True)
+    (subset / 'bee').mkdir()
+    for f in sorted((store / 'train' / 'bee').iterdir()):
+        (subset / 'bee' / f.name).symlink_to(f)
+    (subset / 'bee' / 'more').symlink_to(store / 'train' / 'cat', target_is_directory=True)  # nested link
+    classes, samples = scan_imagefolder(subset)
+    real_classes, real = scan_imagefolder(store / 'train')
+    assert classes == ['ant', 'bee']
+    n_ant = sum(1 for _, c in real if c == 0)
+    assert [p.name for p, c in samples if c == 0] == [p.name for p, c in real if c == 0] and n_ant == 3
+    bee = [p.relative_to(subset / 'bee').as_posix() for p, c in samples if c == 1]
+    assert bee == sorted(p.name for p, c in real if c == 1) + [f'more/{p.name}' for p, c in real if c == 2]
+
+
+def test_scan_refuses_a_symlink_loop(tmp_path):
+    from benchmarks.data.imagefolder import scan_imagefolder
+    make_folder(tmp_path)
+    (tmp_path / 'train' / 'ant' / 'again').symlink_to(tmp_path / 'train' / 'ant', target_is_directory=True)
+    with pytest.raises(DataError, match='symbolic link into one of its own parent folders'):
+        scan_imagefolder(tmp_path / 'train')

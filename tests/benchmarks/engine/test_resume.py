@@ -173,3 +173,16 @@ def test_rows_record_provenance_and_the_resolved_config(tmp_path, cache_dir):
     assert row['git_commit'] and row['device'] and 'torch' in row['versions']
     assert row['config']['budget']['epochs'] == 1 and row['config']['method_cfgs']['compress_2q']['bank_size'] == 64
     assert len(row['loss_curve']) >= 1 and all(torch.isfinite(torch.tensor(p[1])) for p in row['loss_curve'])
+
+
+def test_a_run_folder_of_another_state_version_is_refused(tmp_path):
+    from benchmarks.engine.run_folder import STATE_VERSION
+    from benchmarks.errors import ConfigError
+    folder = RunFolder(tmp_path / 'run')
+    folder.path.mkdir()
+    assert folder.check_identity({'budget': {'epochs': 1}}) is False
+    assert json.loads((folder.path / 'run.json').read_text())['version'] == STATE_VERSION
+    assert folder.check_identity({'budget': {'epochs': 1}}) is True
+    (folder.path / 'run.json').write_text(json.dumps(dict(version=STATE_VERSION + 1, identity='x', config={})))
+    with pytest.raises(ConfigError, match=f'run-folder state is version {STATE_VERSION + 1}.*Pass another --work-dir'):
+        folder.check_identity({'budget': {'epochs': 1}})
