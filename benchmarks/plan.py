@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.checks import (arch_problems, compare_to_problem, format_problems, method_problems, size_problems,
+                               teacher_file_problems, training_set_size)
 from benchmarks.config import results_dir
 from benchmarks.engine.run_folder import RunFolder, diff_keys, digest, read_json, run_identity
-from benchmarks.errors import ConfigError, DataError
+from benchmarks.errors import ConfigError
 
 
 def student_name(spec: dict) -> str:
@@ -20,85 +22,38 @@ def student_name(spec: dict) -> str:
 
 
 def validate_components(cfg) -> None:
-    """Method names and hyperparameters against the registry, backbone names against theirs."""
-    from methods import get_method, list_methods
-    from methods.backbones import list_backbones
-    unknown = [m for m in cfg.methods if cfg.method_cfgs[m]['type'] not in list_methods()]
-    if unknown:
-        raise ConfigError(f'unknown method(s) {", ".join(unknown)}; registered methods: {", ".join(list_methods())} '
-                          f"(or 'all', or a variant label defined in the suite's method_cfgs with a type). "
-                          f'See tools/bench.py --list.')
-    for name in cfg.methods:
-        given = {k: v for k, v in cfg.method_cfgs[name].items() if k != 'type'}
-        try:
-            get_method(cfg.method_cfgs[name]['type']).bind_hyperparameters(given)
-        except ValueError as exc:
-            raise ConfigError(f'method_cfgs.{name}: {exc}. Fix the name in the suite config or --cfg-options.') from None
-    ref = cfg.get('compare_to')
-    if ref is not None and not any(ref == m or str(ref).startswith(f'{m} ') for m in cfg.methods):
-        raise ConfigError(f'--compare-to {ref!r} is not a method of this run ({", ".join(cfg.methods)}); name one of '
-                          f"them (a row label such as 'slimclr w0.25' works too), or leave it out to compare with "
-                          f'the from-scratch baseline.')
-    for where, arch in (('student', cfg.student), ('teacher.arch', cfg.teacher.arch)):
-        if arch['arch'] not in list_backbones():
-            raise ConfigError(f"{where}.arch={arch['arch']!r} is not a known backbone; valid: {', '.join(list_backbones())}.")
+    """Method names, hyperparameter names and values, ``--compare-to`` and backbone names (raises one
+    `ConfigError` listing every problem; `benchmarks.checks.check_run_input` checks everything)."""
+    problems = method_problems(cfg)
+    ref = compare_to_problem(cfg)
+    problems += [ref] if ref else []
+    problems += arch_problems(cfg.student.to_dict(), 'student') + arch_problems(cfg.teacher.arch.to_dict(), 'teacher.arch')
+    if problems:
+        raise ConfigError(format_problems(problems))
 
 
 def validate_evals(cfg) -> None:
-    """Evaluation names and each evaluator's own settings (`benchmarks.evals.suite.EvalSuite.check`)."""
+    """Evaluation names, each evaluator's own settings (`benchmarks.evals.suite.EvalSuite.check`), then
+    what this machine lacks for them (`EvalSuite.environment`)."""
     from benchmarks.evals.suite import EvalSuite, parse_evals
     problems = EvalSuite.check(cfg.evals.to_dict())
+    problems = problems or EvalSuite.environment(cfg.evals.to_dict())
     if problems:
-        raise ConfigError(' '.join(problems))
+        raise ConfigError(format_problems(problems))
     cfg.evals.suites = parse_evals(cfg.evals.get('suites', ['knn', 'flops']))
 
 
-def training_set_size(cfg) -> int:
-    """Images in the training split; ImageFolder images are checked now (``data.verify_images``,
-    ``data.on_corrupt``), not mid-training."""
-    if cfg.data.type == 'imagefolder':
-        if not cfg.data.get('root'):
-            what = cfg.data.get('description') or 'an ImageFolder dataset with train/ and val/'
-            raise DataError(f"the {cfg.get('suite', 'chosen')} suite trains on {what}, and no dataset folder was given. "
-                            f'Pass it with --data-root DIR (the folder that contains train/ and val/).')
-        root = Path(cfg.data.root)
-        if not root.is_dir():
-            raise DataError(f'--data-root {root} is not a directory. Pass the folder that contains train/ and val/.')
-        from benchmarks.data.imagefolder import check_options, verify_split
-        checks = (cfg.data.get('verify_images', 'header'), cfg.data.get('on_corrupt', 'fail'))
-        check_options(*checks)
-        n_train = len(verify_split(root / 'train', *checks)[1])
-        verify_split(root / 'val', *checks)
-        return n_train
-    from benchmarks.data.synthetic import SyntheticSpec
-    spec = SyntheticSpec(**{k: v for k, v in cfg.data.items() if k in SyntheticSpec.__dataclass_fields__})
-    return spec.num_classes * spec.train_per_class
-
-
 def validate_inputs(cfg) -> None:
-    """Paths, dataset layout and sizes, the evaluations and the teacher file."""
+    """Paths, dataset layout and sizes, the evaluations and the teacher file (what tools/evaluate.py
+    needs; tools/bench.py checks everything with `benchmarks.checks.check_run_input`)."""
     n_train = training_set_size(cfg)
-    if cfg.budget.batch_size > n_train:
-        raise ConfigError(f'budget.batch_size={cfg.budget.batch_size} exceeds the {n_train} training images.')
-    # sizes that only make sense below the training-set size (checked here, before any training)
-    limits = {'queue_size': (n_train, 'the bank would hold stale copies of the same images'),
-              'bank_size': (n_train, 'the bank would hold stale copies of the same images'),
-              'num_negatives': (n_train - 1, 'negatives are other training images'),
-              'num_clusters': (n_train, 'k-means needs at least one image per cluster')}
-    for name, hp in cfg.method_cfgs.items():
-        for key, (limit, why) in limits.items():
-            if hp.get(key) is not None and hp[key] > limit:
-                raise ConfigError(f'method_cfgs.{name}.{key}={hp[key]} is too large for the training set ({n_train} '
-                                  f'images): {why}. Set it to at most {limit} with --cfg-options '
-                                  f'method_cfgs.{name}.{key}=N.')
+    problems = size_problems(cfg, n_train)
+    if problems:
+        raise ConfigError(format_problems(problems))
     validate_evals(cfg)
-    if cfg.teacher.checkpoint and not Path(cfg.teacher.checkpoint).is_file():
-        raise ConfigError(f'--teacher {cfg.teacher.checkpoint} does not exist. Pass an existing checkpoint, or '
-                          f'leave --teacher out to train and cache a MoCo v2 teacher on the suite data.')
-    if cfg.teacher.get('required') and not cfg.teacher.checkpoint:
-        what = cfg.teacher.get('description') or 'a teacher checkpoint'
-        raise ConfigError(f"the {cfg.get('suite', 'chosen')} suite distils from {what}; pass that file with "
-                          f"--teacher PATH (this suite does not train a stand-in teacher).")
+    problems = teacher_file_problems(cfg)
+    if problems:
+        raise ConfigError(format_problems(problems))
 
 
 def check_teacher_features(cfg, teacher) -> None:

@@ -55,6 +55,25 @@ from .backbones import build_backbone
 _CONTRACT_ARGS = ('self', 'student', 'teacher', 'data_preprocessor')
 
 
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _integer(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# Ranges of hyperparameters by naming convention, shared by every method (a method adds its own in
+# `check_hyperparameters`): (matches name, what it must be, test). None passes where the default is None.
+_RANGES = (
+    (lambda k: k.endswith('temperature'), 'a number > 0', lambda v: _number(v) and v > 0),
+    (lambda k: k.endswith('momentum'), 'a number in [0, 1]', lambda v: _number(v) and 0 <= v <= 1),
+    (lambda k: k.endswith(('_size', 'dim', '_iters', '_splits', '_per_cluster', 'hidden')) or k.startswith('num_'),
+     'an integer >= 1', lambda v: _integer(v) and v >= 1),
+    (lambda k: k.endswith('weight'), 'a number >= 0', lambda v: _number(v) and v >= 0),
+)
+
+
 @dataclass
 class PrepareContext:
     """What ``Method.prepare`` may use (built by the harness; methods never import it).
@@ -88,6 +107,8 @@ class Method(BaseModel):
     ddp_find_unused_parameters: bool = False
     # constructor arguments that `prepare` computes (not hyperparameters: never set in a config)
     prepared: tuple = ()
+    # the valid values of string hyperparameters, checked before any work (`check_hyperparameters`)
+    choices: dict = {'teacher_feature': ('backbone', 'head')}
     # whether loss() reads batch['teacher'] (False: the teacher is used in `prepare` only, e.g. cc, and
     # the harness computes no teacher outputs for the training batches)
     uses_teacher_outputs: bool = True
@@ -125,6 +146,42 @@ class Method(BaseModel):
 
     def trainable_parameters(self):
         return [p for p in self.parameters() if p.requires_grad]
+
+    @classmethod
+    def check_hyperparameters(cls, values: dict) -> list[str]:
+        """Problems with the bound hyperparameter ``values`` (`bind_hyperparameters`), one sentence each
+        ([] when there are none), found without building anything, so a run refuses bad values before
+        any data or training: the type of each value against its default's (a number where the default
+        is a number, a bool where it is a bool, ...), the ranges of `_RANGES` (temperatures > 0,
+        momenta in [0, 1], sizes and dimensions integers >= 1, loss weights >= 0) and `choices`."""
+        defaults = cls.hyperparameters()
+        problems = []
+        for name, value in values.items():
+            default = defaults.get(name)
+            if value is None and default is None:
+                continue
+            expected = None
+            if isinstance(default, bool):
+                expected = ('true or false', isinstance(value, bool))
+            elif _integer(default):
+                expected = ('an integer', _integer(value))
+            elif isinstance(default, float):
+                expected = ('a number', _number(value))
+            elif isinstance(default, str):
+                expected = ('a string', isinstance(value, str))
+            elif isinstance(default, (tuple, list)):
+                expected = ('a list', isinstance(value, (tuple, list)))
+            if expected is not None and not expected[1]:
+                problems.append(f'{name}={value!r} must be {expected[0]} (default {default!r})')
+                continue
+            if name in cls.choices and value not in cls.choices[name]:
+                problems.append(f'{name}={value!r} must be one of {", ".join(repr(c) for c in cls.choices[name])}')
+                continue
+            for matches, what, ok in _RANGES:
+                if matches(name) and not isinstance(default, (str, bool, tuple, list)) and not ok(value):
+                    problems.append(f'{name}={value!r} must be {what}')
+                    break
+        return problems
 
     @classmethod
     def hyperparameters(cls) -> dict:

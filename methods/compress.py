@@ -52,6 +52,8 @@ class _CompRessBase(Method):
     needs_teacher = True
     num_views = 1
     augmentation = 'compress'
+    choices = dict(Method.choices, student_bank=('ema', 'current', 'none'), student_head=('none', 'linear', 'mlp'),
+                   teacher_norm=FeatureNorm.KINDS, bank_init=('uniform', 'normal'))
 
     def __init__(self, student, teacher=None, data_preprocessor=None, bank_size=128000,
                  temperature=0.04, momentum=0.999, teacher_feature='backbone', bank_init='uniform',
@@ -60,9 +62,8 @@ class _CompRessBase(Method):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
         owner = type(self).__name__
         self.student_bank, self.student_head = student_bank, student_head
-        check_choice(owner, 'student_bank', self.student_bank, ('ema', 'current', 'none'))
-        check_choice(owner, 'student_head', self.student_head, ('none', 'linear', 'mlp'))
-        check_choice(owner, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
+        for name, value in (('student_bank', student_bank), ('student_head', student_head), ('teacher_norm', teacher_norm)):
+            check_choice(owner, name, value, self.choices[name])
         d_t = self.teacher_dim(teacher_feature)
         d_s = self.student.feat_dim
         self.teacher_feature = teacher_feature

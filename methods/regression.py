@@ -38,13 +38,15 @@ class _Regression(Method):
     num_views = 1
     augmentation = 'compress'
 
+    choices = dict(Method.choices, head=('none', 'linear', 'mlp'), teacher_norm=FeatureNorm.KINDS,
+                   student_norm=FeatureNorm.KINDS)
+
     def __init__(self, student, teacher=None, data_preprocessor=None, head='linear', teacher_feature='backbone',
                  teacher_norm='l2', student_norm='l2'):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
         owner = type(self).__name__
-        check_choice(owner, 'head', head, ('none', 'linear', 'mlp'))
-        check_choice(owner, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
-        check_choice(owner, 'student_norm', student_norm, FeatureNorm.KINDS)
+        for name, value in (('head', head), ('teacher_norm', teacher_norm), ('student_norm', student_norm)):
+            check_choice(owner, name, value, self.choices[name])
         d_t = self.teacher_dim(teacher_feature)
         self.head = build_head('mlp4' if head == 'mlp' else head, self.student.feat_dim, d_t, name='head')
         self.teacher_feature = teacher_feature

@@ -37,13 +37,14 @@ class SEED(Method):
     needs_teacher = True
     num_views = 1
     augmentation = 'mocov2'
+    choices = dict(Method.choices, student_head=('none', 'linear', 'mlp'), teacher_norm=FeatureNorm.KINDS)
 
     def __init__(self, student, teacher=None, data_preprocessor=None, queue_size=65536, student_temperature=0.2,
                  teacher_temperature=1e-4, teacher_feature='head', mlp_hidden=None, student_head='mlp',
                  teacher_norm='l2'):
         super().__init__(student, teacher=teacher, data_preprocessor=data_preprocessor)
-        check_choice(type(self).__name__, 'student_head', student_head, ('none', 'linear', 'mlp'))
-        check_choice(type(self).__name__, 'teacher_norm', teacher_norm, FeatureNorm.KINDS)
+        check_choice(type(self).__name__, 'student_head', student_head, self.choices['student_head'])
+        check_choice(type(self).__name__, 'teacher_norm', teacher_norm, self.choices['teacher_norm'])
         d_t = self.teacher_dim(teacher_feature)
         d = self.student.feat_dim
         self.head = build_head(student_head, d, d_t, hidden=mlp_hidden, name='student_head')

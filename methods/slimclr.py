@@ -88,13 +88,29 @@ class SlimCLR(Method):
     ddp_find_unused_parameters = True  # sub-width BNs and heads get no gradient during slow start
     num_views = 2
     augmentation = 'mocov2'
+    choices = dict(Method.choices, init=('official', 'torchvision'))
+
+    @classmethod
+    def check_hyperparameters(cls, values: dict) -> list[str]:
+        problems = super().check_hyperparameters(values)
+        widths = values.get('widths')
+        if isinstance(widths, (list, tuple)) and not (widths and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) and 0 < w <= 1 for w in widths)):
+            problems.append(f'widths={widths!r} must be a non-empty list of fractions in (0, 1] of the full width')
+        full = values.get('full_width')
+        if full is not None and not (isinstance(full, (int, float)) and not isinstance(full, bool) and full > 0):
+            problems.append(f'full_width={full!r} must be None (the student width / the smallest width) or a number > 0')
+        slow = values.get('slow_start')
+        if not (isinstance(slow, (int, float)) and not isinstance(slow, bool) and 0 <= slow < 1):
+            problems.append(f'slow_start={slow!r} must be a fraction of training in [0, 1)')
+        return problems
 
     def __init__(self, student, teacher=None, data_preprocessor=None, widths=(1.0, 0.75, 0.5, 0.25),
                  full_width=None, queue_size=65536, dim=128, temperature=0.2, momentum=0.999,
                  aux_loss_weight=0.5, student_temperature=5.0, teacher_temperature=5.0, reweight=True,
                  slow_start=0.5, init='official'):
         super().__init__(student, teacher=None, data_preprocessor=data_preprocessor)
-        check_choice(type(self).__name__, 'init', init, ('official', 'torchvision'))
+        check_choice(type(self).__name__, 'init', init, self.choices['init'])
         widths = sorted({float(w) for w in widths}, reverse=True)
         if full_width is None:
             full_width = float(student.get('width', 1.0)) / widths[-1]

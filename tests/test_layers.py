@@ -17,7 +17,7 @@ LAYERS = {
     'benchmarks.teachers': 3,
     'benchmarks.evals': 4,
     'benchmarks.reporting': 5,
-    'benchmarks.plan': 6, 'benchmarks.bench': 6,
+    'benchmarks.plan': 6, 'benchmarks.bench': 6, 'benchmarks.checks': 6,
     'benchmarks.cli': 7, 'benchmarks.perf': 7,
 }
 

@@ -152,13 +152,14 @@ def main(argv=None) -> int:
         if args.print_config:
             print(cfg.pretty_text)
             return 0
-        from benchmarks.plan import check_teacher_features, validate_components, validate_inputs
-        validate_components(cfg)
-        validate_inputs(cfg)
+        from benchmarks.checks import check_run_input
         from benchmarks.engine.distributed import init_distributed
-        from benchmarks.engine.runner import check_budget
-        info = init_distributed(cfg.device)
-        check_budget(cfg.budget.to_dict(), cfg.device, info.world_size)
+        from benchmarks.plan import check_teacher_features, validate_evals
+        info = init_distributed(cfg.device)  # joins torchrun's process group: the world size divides the batch
+        # every input value (methods, budget, data, evaluations, files), then what this machine lacks: all
+        # problems in one message, before any data is generated or any model trained
+        check_run_input(cfg, info.world_size)
+        validate_evals(cfg)   # normalises evals.suites
         teacher = None
         if cfg.teacher.checkpoint:  # layout, keys and architecture checked now, before any data or training
             from benchmarks.teachers.cache import load_checkpoint_teacher
@@ -167,10 +168,15 @@ def main(argv=None) -> int:
     except (ConfigError, DataError, TeacherError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
-    return run_folder(cfg, args, teacher, info)
+    return run_folder(cfg, args, teacher, info, argv)
 
 
-def run_folder(cfg, args, teacher, info) -> int:
+def _to_log(log, exc) -> None:
+    if log is not None:
+        log.exception(exc)
+
+
+def run_folder(cfg, args, teacher, info, argv=None) -> int:
     """Lock the run folder (rank 0), run, print the leaderboard; interruptions keep what finished."""
     from benchmarks.bench import run
     from benchmarks.engine.distributed import broadcast_object
@@ -190,31 +196,46 @@ def run_folder(cfg, args, teacher, info) -> int:
             print(f'error: {problem}', file=sys.stderr)
         return EXIT_BAD_INPUT
     start = time.perf_counter()
+    log = None
+    if info.is_main:  # <run>/bench.log: every message of this run, appended by each rerun
+        from benchmarks.engine.run_log import RunLog
+        log = RunLog(work_dir / 'bench.log', resumed=(work_dir / 'bench.log').is_file(),
+                     argv=['tools/bench.py', *(argv if argv is not None else sys.argv[1:])])
+    status = 'stopped by an exception'
     try:
-        run(cfg, work_dir, teacher=teacher, fail_fast=args.fail_fast, folder=folder)
+        run(cfg, work_dir, log=log or print, teacher=teacher, fail_fast=args.fail_fast, folder=folder)
+        status = 'finished'
     except (DataError, TeacherError) as exc:
+        _to_log(log, exc)
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
+        _to_log(log, exc)
         if not args.fail_fast:
             raise
         print(f'error: {type(exc).__name__}: {exc} (stopped by --fail-fast; finished methods are kept in {work_dir}, '
               f'run again without --fail-fast to record failures and go on)', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        status = 'interrupted (Ctrl-C)'
         print(f'\ninterrupted. Finished methods and the last epoch checkpoint of the running one are kept in '
               f'{work_dir}; run the same command again to continue.', file=sys.stderr)
         return 130
     finally:
         if folder is not None:
             folder.unlock()
+        if log is not None and status != 'finished':
+            log.close(status)
     if not info.is_main:
         return 0
     print()
-    print((work_dir / 'leaderboard.md').read_text())
+    board = (work_dir / 'leaderboard.md').read_text()
+    print(board)
+    log.file_only(board)
     failed = [r['method'] for r in json.loads((work_dir / 'rows.json').read_text()) if r.get('status') == 'failed']
     if failed:
-        print(f'failed: {", ".join(failed)} (reasons in the table; tracebacks in <method>/error.log). Run the same '
-              f'command again to retry them.')
-    print(f'results: {work_dir} (total {time.perf_counter() - start:.0f}s)')
+        log(f'failed: {", ".join(failed)} (reasons in the table; tracebacks in <method>/error.log). Run the same '
+            f'command again to retry them.')
+    log(f'results: {work_dir} (total {time.perf_counter() - start:.0f}s; this log: {work_dir / "bench.log"})')
+    log.close('finished')
     return 0

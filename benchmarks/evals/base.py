@@ -114,6 +114,11 @@ class Evaluator:
         return []
 
     @classmethod
+    def environment(cls, cfg: dict, evals_cfg: dict) -> list[str]:
+        """What this machine lacks for this evaluation (e.g. a library), checked after every input value."""
+        return []
+
+    @classmethod
     def columns(cls, keys) -> list[Column]:
         return []
 

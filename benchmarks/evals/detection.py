@@ -470,16 +470,19 @@ class DetectionEvaluator(Evaluator):
     needs_export = True
 
     @classmethod
-    def check(cls, cfg, evals_cfg):
+    def environment(cls, cfg, evals_cfg):
         import importlib.util
-
-        from benchmarks.config import find_config
-        problems = []
         missing = [m for m in ('mmcv', 'mmdet', 'pycocotools') if importlib.util.find_spec(m) is None]
         if missing:
-            problems.append(f'the detection evaluation needs {", ".join(missing)}, which are not installed. Run '
-                            f'scripts/install_detection.sh (builds mmcv 2.1.0 once, ~12 min on 2 cores, then cached) '
-                            f'or leave detection out with --evals.')
+            return [f'the detection evaluation needs {", ".join(missing)}, which are not installed. Run '
+                    f'scripts/install_detection.sh (builds mmcv 2.1.0 once, ~12 min on 2 cores, then cached) '
+                    f'or leave detection out with --evals.']
+        return []
+
+    @classmethod
+    def check(cls, cfg, evals_cfg):
+        from benchmarks.config import find_config
+        problems = []
         if find_config(cfg['config']) is None:
             problems.append(f"evals.detection.config={cfg['config']!r} does not exist; see configs/detection/.")
         elif not cfg.get('data_root') and not Path(cfg['config']).name.startswith('embedded_'):

@@ -52,6 +52,19 @@ class EvalSuite:
             problems += cls.check(dict(evals_cfg.get(name, {})), dict(evals_cfg))
         return problems
 
+    @staticmethod
+    def environment(evals_cfg: dict) -> list[str]:
+        """What this machine lacks for the selected evaluations (after `check` found the settings fine)."""
+        try:
+            names = parse_evals(evals_cfg.get('suites', list(DEFAULT_EVALS)))
+        except ValueError:
+            return []   # reported by check
+        problems = []
+        for name in names:
+            cls = get_evaluator(name)
+            problems += cls.environment(dict(evals_cfg.get(name, {})), dict(evals_cfg))
+        return problems
+
     @property
     def names(self) -> list[str]:
         return [e.name for e in self.evaluators]
