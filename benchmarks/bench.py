@@ -113,6 +113,7 @@ class BenchRun:
         path or a generation problem shows before any training."""
         from benchmarks.data.datasets import build_datasets
         cfg = self.cfg
+        self.log(f"data: {'embedded shapes (generated once into the cache)' if cfg.data.type == 'embedded' else cfg.data.root}")
         self.train_set, self.val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
         self.image_size = self.train_set.image_size
         self.retrieval_set = self.external_retrieval_set(cfg, self.suite, self.image_size)
@@ -285,7 +286,7 @@ class BenchRun:
         returns ``(train record, {label: backbone})`` (written to ``<name>/train.json``)."""
         import torch
 
-        from methods import get_method
+        from methods import Method, get_method
 
         from benchmarks.engine.runner import train_method
         from benchmarks.teachers.outputs import TeacherOutputHook, TeacherOutputs
@@ -305,6 +306,8 @@ class BenchRun:
             outputs = TeacherOutputs(teacher, self.cache, recipe=f'{aug}@{self.image_size}')
             hooks = (TeacherOutputHook(outputs),)
         start = time.perf_counter()
+        if cls.prepare.__func__ is not Method.prepare.__func__:
+            self.log(f'[{name}] preparing: {cls.__name__}.prepare (cached by teacher, data and settings)')
         prepared = cls.prepare(self.contexts[cls.needs_teacher], method_cfg)
         prepare_time = time.perf_counter() - start
         resumed = (mdir / 'last_checkpoint').is_file()
@@ -384,6 +387,7 @@ class BenchRun:
     # --- evaluation ---------------------------------------------------------------------------------
     def evaluate(self, backbone, name: str, backbone_path=None, cache=None, kind: str = 'method') -> dict:
         """Metrics of one network; ``cache=(method, suffix)`` reuses (and records) finished evaluations."""
+        self.log(f"[{name}] evaluating{self._at_seed() if kind != 'floor' else ''}: {', '.join(self.suite.names)}")
         cached = store = None
         if cache:
             method, suffix = cache
@@ -458,6 +462,7 @@ class BenchRun:
         """Every table format and the plots (tools/report.py regenerates them from rows.json)."""
         if not self.info.is_main:
             return []
+        self.log('report: tables and plots')
         rows = self.flush()
         self._record_skipped_images()
         from benchmarks.reporting.report import write_reports
