@@ -278,6 +278,7 @@ class BenchRun:
         mcfg = self.cfg.method_cfgs[name].to_dict()
         cls = get_method(mcfg['type'])
         return dict(kind='method', method_name=name, method_type=mcfg['type'], method_key=method_key(mcfg),
+                    uses_labels=True if cls.uses_labels else None,
                     teacher=self.teacher.name if cls.needs_teacher and self.teacher is not None else 'none',
                     augmentation=self.cfg.augmentation or cls.augmentation, budget=self.budget)
 

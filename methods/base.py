@@ -85,6 +85,8 @@ class PrepareContext:
     * ``cached(name, key: dict, compute: () -> dict[str, Tensor]) -> dict[str, Tensor]``: return the
       stored result for (name, key) or compute, store and return it (tensors only, loaded with
       ``weights_only=True``). ``key`` must identify everything the result depends on.
+    * ``num_classes``: label classes of the training set (only a reference that trains on labels, such
+      as ``supervised``, reads it; self-supervised methods never see labels).
     * ``seed``, ``device``, ``log``.
     """
     num_samples: int
@@ -94,6 +96,7 @@ class PrepareContext:
     seed: int = 0
     device: Any = 'cpu'
     log: Callable[[str], None] = print
+    num_classes: int = 0
 
 
 class Method(BaseModel):
@@ -112,6 +115,8 @@ class Method(BaseModel):
     # whether loss() reads batch['teacher'] (False: the teacher is used in `prepare` only, e.g. cc, and
     # the harness computes no teacher outputs for the training batches)
     uses_teacher_outputs: bool = True
+    # whether training reads batch['label'] (a supervised reference): its rows are marked and never ranked
+    uses_labels: bool = False
 
     def __init__(self, student: dict, teacher=None, data_preprocessor=None):
         super().__init__(data_preprocessor=data_preprocessor)

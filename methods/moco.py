@@ -35,8 +35,13 @@ class MoCoV2(Method):
     def __init__(self, student, teacher=None, data_preprocessor=None, queue_size=65536, dim=128,
                  temperature=0.2, momentum=0.999, mlp_hidden=None, shuffle_bn_splits=1):
         super().__init__(student, teacher=None, data_preprocessor=data_preprocessor)
+        self.build_contrastive(dim, mlp_hidden, queue_size, temperature, momentum, shuffle_bn_splits)
+
+    def build_contrastive(self, dim, mlp_hidden, queue_size, temperature, momentum, shuffle_bn_splits, hidden_mult=1):
+        """The MoCo v2 parts on top of the student: MLP head (hidden width ``mlp_hidden``, by default
+        ``hidden_mult`` × the feature width), EMA key encoder and head, queue of keys."""
         d = self.student.feat_dim
-        self.head = mlp_head(d, mlp_hidden or d, dim)
+        self.head = mlp_head(d, mlp_hidden or hidden_mult * d, dim)
         self.key_student = frozen_copy(self.student)
         self.key_head = frozen_copy(self.head)
         self.queue = FeatureQueue(queue_size, dim, init='normal')
@@ -57,13 +62,16 @@ class MoCoV2(Method):
     def loss(self, batch):
         x1, x2 = batch['views'][0], batch['views'][1]
         q = self.embed(x1)
-        # MoCo updates the key encoder before computing the keys of this step
-        ema_update(self.key_student, self.student, self.momentum)
-        ema_update(self.key_head, self.head, self.momentum)
-        k = self._keys(x2)
+        k = self.momentum_keys(x2)
         loss = infonce_loss(q, k, self.queue.bank.clone(), self.temperature)
         self.queue.enqueue(k)
         return dict(loss_infonce=loss)
+
+    def momentum_keys(self, x):
+        """Keys of ``x`` [N, dim]: MoCo updates the key encoder before computing the keys of this step."""
+        ema_update(self.key_student, self.student, self.momentum)
+        ema_update(self.key_head, self.head, self.momentum)
+        return self._keys(x)
 
     def export_head(self):
         """The projection head (for teachers whose distillation target is the head output)."""

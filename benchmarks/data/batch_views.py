@@ -55,7 +55,7 @@ def _rrc_box(rng, h, w, scale, ratio=(3 / 4, 4 / 3)):
 
 
 class BatchViews:
-    """One view recipe (``compress``, ``mocov2`` or ``center``) over uint8 batches [B, 3, H, W]."""
+    """One view recipe (``compress``, ``mocov2``, ``mocov2_strong`` or ``center``) over uint8 batches [B, 3, H, W]."""
 
     def __init__(self, recipe: str, size: int):
         if recipe not in RECIPES:
@@ -79,10 +79,11 @@ class BatchViews:
                 continue
             top, left, ch, cw = _rrc_box(rng, h, w, CROP_SCALE[self.recipe])
             boxes[k] = (left, top, left + cw, top + ch)
-            if self.recipe == 'mocov2':
+            if self.recipe in JITTER:
+                strength = JITTER[self.recipe]
                 if rng.random() < P_JITTER:
-                    jitter[k] = [rng.uniform(1 - j, 1 + j) for j in JITTER[:3]] + [rng.uniform(-JITTER[3], JITTER[3])]
-                gray[k] = rng.random() < P_GRAY
+                    jitter[k] = [rng.uniform(1 - j, 1 + j) for j in strength[:3]] + [rng.uniform(-strength[3], strength[3])]
+                gray[k] = rng.random() < P_GRAY[self.recipe]
                 if rng.random() < P_BLUR:
                     sigma[k] = rng.uniform(*self.blur_sigma)
             flip[k] = rng.random() < P_FLIP
@@ -102,7 +103,7 @@ class BatchViews:
         # is symmetric, so flipping first is the same as flipping last
         rx = torch.where(p['flip'].to(x.device)[:, None, None], rx.flip(1), rx)
         x = torch.matmul(torch.matmul(ry[:, None], x), rx.transpose(1, 2)[:, None])  # [B, 3, S, S]
-        if self.recipe == 'mocov2':
+        if self.recipe in JITTER:
             x = _color_jitter(x, p['jitter'].to(x.device))
             g = p['gray'].to(x.device)[:, None, None, None]
             x = torch.where(g, _grayscale(x).expand_as(x), x)

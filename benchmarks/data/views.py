@@ -8,6 +8,9 @@ Recipes, scaled from 224 px to the suite's image size ``size``:
   with p = 0.8, grayscale p = 0.2, Gaussian blur p = 0.5, flip (facebookresearch/moco `main_moco.py`,
   ``--aug-plus``). The blur σ range [0.1, 2.0] and kernel (23 px at 224) are scaled by size/224 so small
   images are blurred like ImageNet crops.
+* ``mocov2_strong``: MoCo v2 "aug+" with the stronger colour distortion of Shi et al.'s small-model
+  recipe (AAAI 2022, WOWNICE/ssl-small ``main_moco_final.py`` with ``--cj 1 --grey-scale 0.5``):
+  ColorJitter(0.8, 0.8, 0.8, 0.4) with p = 0.8 and grayscale p = 0.5; crop, blur and flip as ``mocov2``.
 * ``center``: the evaluation view: resize the short side to size/0.875 and centre-crop ``size``
   (Resize(256) + CenterCrop(224) at ImageNet scale); images already at ``size`` pass unchanged.
 
@@ -22,12 +25,14 @@ import hashlib
 import torch
 from torchvision.transforms import v2
 
-RECIPES = ('compress', 'mocov2', 'center')
+RECIPES = ('compress', 'mocov2', 'mocov2_strong', 'center')
 # The numbers of each recipe, shared by the per-sample path (below) and the batched one
 # (`benchmarks.data.batch_views`), so the two cannot drift apart.
-CROP_SCALE = {'compress': (0.08, 1.0), 'mocov2': (0.2, 1.0)}
-JITTER = (0.4, 0.4, 0.4, 0.1)       # brightness, contrast, saturation, hue
-P_JITTER, P_GRAY, P_BLUR, P_FLIP = 0.8, 0.2, 0.5, 0.5
+CROP_SCALE = {'compress': (0.08, 1.0), 'mocov2': (0.2, 1.0), 'mocov2_strong': (0.2, 1.0)}
+# the colour recipes: jitter strengths (brightness, contrast, saturation, hue) and grayscale probability
+JITTER = {'mocov2': (0.4, 0.4, 0.4, 0.1), 'mocov2_strong': (0.8, 0.8, 0.8, 0.4)}
+P_GRAY = {'mocov2': 0.2, 'mocov2_strong': 0.5}
+P_JITTER, P_BLUR, P_FLIP = 0.8, 0.5, 0.5
 
 
 def blur_params(size: int) -> tuple[int, tuple[float, float]]:
@@ -55,12 +60,12 @@ def build_view_transform(name: str, size: int) -> v2.Transform:
     if name == 'compress':
         return v2.Compose([v2.RandomResizedCrop(size, scale=CROP_SCALE[name], antialias=True),
                            v2.RandomHorizontalFlip(P_FLIP)])
-    if name == 'mocov2':
+    if name in JITTER:
         kernel, sigma = blur_params(size)
         return v2.Compose([
             v2.RandomResizedCrop(size, scale=CROP_SCALE[name], antialias=True),
-            v2.RandomApply([v2.ColorJitter(*JITTER)], p=P_JITTER),
-            v2.RandomGrayscale(p=P_GRAY),
+            v2.RandomApply([v2.ColorJitter(*JITTER[name])], p=P_JITTER),
+            v2.RandomGrayscale(p=P_GRAY[name]),
             v2.RandomApply([v2.GaussianBlur(kernel, sigma=sigma)], p=P_BLUR),
             v2.RandomHorizontalFlip(P_FLIP),
         ])

@@ -96,4 +96,4 @@ def build_prepare_context(train_set, teacher, data_cfg: dict, seed: int, device,
         return computed['out']
 
     return PrepareContext(num_samples=len(train_set), teacher=teacher, teacher_features=teacher_features,
-                          cached=cached, seed=seed, device=device, log=log)
+                          cached=cached, seed=seed, device=device, log=log, num_classes=len(train_set.classes))

@@ -61,7 +61,7 @@ from benchmarks.engine.run_folder import write_json
 from benchmarks.evals.base import Column, Evaluator, register_evaluator
 
 METRIC_KEYS = ('det_ap50', 'det_ap', 'det_ap75')
-RESNET_DEPTHS = {'resnet18': 18, 'resnet34': 34, 'resnet50': 50}
+RESNET_DEPTHS = {'resnet18': 18, 'resnet34': 34, 'resnet50': 50, 'resnet101': 101, 'resnet152': 152}
 HEADS = ('fpn', 'c4')
 SHARED_HEAD = 'roi_head.shared_head'  # where the C4 detector keeps the student's fourth stage
 # (expand ratio t, channels c, blocks n, stride s) of the seven inverted-residual stages: the table of

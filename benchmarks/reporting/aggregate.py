@@ -100,7 +100,7 @@ def default_reference(rows, row) -> str | None:
     teacher (the from-scratch baseline) with the same network and run."""
     for r in rows:
         if (r.get('kind') == 'method' and r.get('status', 'ok') == 'ok' and r.get('teacher') == 'none'
-                and r.get('student') == row.get('student') and r.get('run') == row.get('run')):
+                and not r.get('uses_labels') and r.get('student') == row.get('student') and r.get('run') == row.get('run')):
             return r.get('method')
     return None
 
@@ -113,7 +113,7 @@ def add_paired(agg_rows, fields, compare_to: str | None = None) -> list[dict]:
     for r in agg_rows:
         ref_name = compare_to or default_reference(agg_rows, r)
         ref = by_name.get(ref_name)
-        if r.get('kind') != 'method' or r.get('status', 'ok') != 'ok' or ref is None or ref is r:
+        if r.get('kind') != 'method' or r.get('status', 'ok') != 'ok' or r.get('uses_labels') or ref is None or ref is r:
             out.append(r)
             continue
         r = dict(r, reference=ref_name)

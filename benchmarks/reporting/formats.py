@@ -5,7 +5,7 @@ columns, cell text and best marks:
 
 * grouped header: a row of group titles (accuracy / retrieval / detection AP / cost) over the column
   headers, with ``\\cmidrule`` under each group in LaTeX and a ruled ``<th colspan>`` in HTML;
-* best method value per column in bold (teacher and raw-pixel floor rows are references, not ranked);
+* best method value per column in bold (teacher, floor and label-trained rows are references, not ranked);
 * teacher rows, method rows and floor rows in separate blocks (``\\midrule`` / ``<tbody>``);
 * the caption (evaluation protocol and budget, as `benchmarks.bench` writes it) on top; failed rows
   visibly marked, with the error in a note (and, in HTML, a tooltip).

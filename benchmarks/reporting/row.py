@@ -36,6 +36,7 @@ class ResultRow:
     method_type: str | None = None          # the registered class ('compress_2q')
     method_key: str | None = None           # digest of the method's resolved settings
     student_label: str | None = None        # which student of the training ('w0.5'; '' for the only one)
+    uses_labels: bool | None = None         # trained on the labels (the supervised reference): shown, never ranked
     # how it was trained
     hparams: dict | None = None             # bound hyperparameters (teacher row: its training recipe)
     augmentation: str | None = None         # view recipe

@@ -81,6 +81,7 @@ class Table:
 
 
 SHARED_MARK = '†'
+LABELS_MARK = '‡'
 _MISSING = '–'
 
 
@@ -99,8 +100,9 @@ def _det_failed(row, field_name) -> bool:
 
 
 def _contender(row) -> bool:
-    """Method rows that finished compete for 'best'; teacher and raw-pixel floor rows are references."""
-    return row.get('kind', 'method') == 'method' and row.get('status', 'ok') == 'ok'
+    """Method rows that finished compete for 'best'; the teacher, the floors and rows trained on labels
+    (the supervised reference) are references."""
+    return row.get('kind', 'method') == 'method' and row.get('status', 'ok') == 'ok' and not row.get('uses_labels')
 
 
 def _candidate(row, f, fmt) -> Interval:
@@ -179,7 +181,8 @@ def build_table(rows, caption: str = '', compare_to: str | None = None) -> Table
     shared = any(r.get('shared_training') for r in rows)
     for i, r in enumerate(rows):
         cells = [_cell(r, c, i in best.get(c.field, ())) for c in columns]
-        label = cells[0].text + (f' {SHARED_MARK}' if r.get('shared_training') else '')
+        label = cells[0].text + (f' {SHARED_MARK}' if r.get('shared_training') else '') + \
+            (f' {LABELS_MARK}' if r.get('uses_labels') else '')
         cells[0].text = label
         failed = r.get('status', 'ok') != 'ok'
         error = str(r.get('error', '') or '')
@@ -191,6 +194,9 @@ def build_table(rows, caption: str = '', compare_to: str | None = None) -> Table
     if shared:
         notes.insert(0, f'{SHARED_MARK} several students of one training (e.g. SlimCLR widths): images seen and '
                         'train time are that one training\'s, shared by them, not per student.')
+    if any(r.get('uses_labels') for r in rows):
+        notes.append(f'{LABELS_MARK} trained with the labels of the training set (cross-entropy): a reference for '
+                     'what labels buy under the same budget, not ranked and not compared.')
     if det_failed:
         notes.append('Detection failed for ' + '; '.join(det_failed) + '.')
     return Table(caption=caption, columns=columns, rows=out, notes=notes,
@@ -207,4 +213,5 @@ def best_rule(table: Table) -> str:
     return (spread + 'Bold: the best method per column (higher is better' +
             (f'; lower for {", ".join(lower)}' if lower else '') +
             ('), and every method whose interval overlaps it' if seeds else ')') +
-            '; the teacher, the random-init student and the raw-pixel floor are references, not ranked.')
+            '; the teacher, the random-init student, the raw-pixel floor and rows trained on labels are '
+            'references, not ranked.')

@@ -386,8 +386,8 @@ def detect_spec(obj, path='checkpoint') -> TeacherSpec:
 # architecture inference
 
 _RESNETS = {('basic', (2, 2, 2, 2)): 'resnet18', ('basic', (3, 4, 6, 3)): 'resnet34',
-            ('bottleneck', (3, 4, 6, 3)): 'resnet50'}
-_OTHER_RESNETS = {('bottleneck', (3, 4, 23, 3)): 'resnet101', ('bottleneck', (3, 8, 36, 3)): 'resnet152'}
+            ('bottleneck', (3, 4, 6, 3)): 'resnet50', ('bottleneck', (3, 4, 23, 3)): 'resnet101',
+            ('bottleneck', (3, 8, 36, 3)): 'resnet152'}
 _ARCH_HINT = ("set the architecture explicitly with teacher.checkpoint_arch=dict(arch=..., width=..., small_input=...) "
               "in the config (--cfg-options teacher.checkpoint_arch.arch=NAME teacher.checkpoint_arch.width=W "
               "teacher.checkpoint_arch.small_input=False)")
@@ -429,10 +429,10 @@ def _infer_resnet(state: dict) -> dict:
     kind = 'bottleneck' if 'layer1.0.conv3.weight' in state else 'basic'
     key = (kind, tuple(blocks))
     if key not in _RESNETS:
-        name = _OTHER_RESNETS.get(key, f'a ResNet with {kind} blocks {blocks}')
-        raise TeacherError(f'the teacher backbone is {name}, which is not one of this project\'s backbones '
-                           f'(resnet18, resnet34, resnet50, alexnet, mobilenet_v2); use a teacher of one of those '
-                           f'architectures or add the architecture to methods/backbones.')
+        raise TeacherError(f'the teacher backbone is a ResNet with {kind} blocks {blocks}, which is not one of this '
+                           f'project\'s backbones ({", ".join(sorted(set(_RESNETS.values())))}, alexnet, '
+                           f'mobilenet_v2); use a teacher of one of those architectures or add the architecture to '
+                           f'methods/backbones.')
     out, _, kh, _ = _shape(state, 'conv1.weight', 'a ResNet')
     if kh not in (3, 7):
         raise TeacherError(f'the ResNet stem conv1 has a {kh}x{kh} kernel; this project builds 7x7 (ImageNet stem) '

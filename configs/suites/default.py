@@ -7,9 +7,10 @@ _base_ = [
     '../_base_/evals/default.py',
 ]
 suite = 'default'
-# every registered method (`--methods all` runs the same list); the two from-scratch baselines first
-methods = ['moco_v2', 'moco_v3', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc', 'reg', 'reg_bn',
-           'seed', 'slimclr']
+# every registered method (`--methods all` runs the same set); the from-scratch baselines first, the supervised
+# reference (trained on labels, shown but not ranked) last
+methods = ['moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc',
+           'reg', 'reg_bn', 'seed', 'disco', 'slimclr', 'supervised']
 # A 16x compression: with x0.25 students (0.70 M params) the CompRess students matched this short-trained
 # teacher (20-NN 33.9 / 34.0 vs 33.6), so the benchmark could not tell distillation quality apart.
 student = dict(arch='resnet18', width=0.125, small_input=False)
@@ -25,6 +26,8 @@ method_cfgs = dict(
     crd=dict(num_negatives=4096),     # 16,384 > 5,000 images; the memory itself is one row per image
     cc=dict(num_clusters=None),       # round(5,000 / 80) = 62 clusters (methods/cluster.py)
     seed=dict(queue_size=2048),
+    disco=dict(queue_size=2048, momentum=0.99),
+    moco_v2_small=dict(queue_size=2048, momentum=0.99),
     # widths [1, .75, .5, .25] of a x0.5 network: the w0.25 row is the suite's x0.125 student
     slimclr=dict(queue_size=2048, momentum=0.99),
 )

@@ -69,3 +69,13 @@ def resnet34(width: float = 1.0, small_input: bool = False) -> ResNetBackbone:
 @BACKBONES.register_module()
 def resnet50(width: float = 1.0, small_input: bool = False) -> ResNetBackbone:
     return ResNetBackbone('resnet50', Bottleneck, [3, 4, 6, 3], width, small_input)
+
+
+@BACKBONES.register_module()
+def resnet101(width: float = 1.0, small_input: bool = False) -> ResNetBackbone:
+    return ResNetBackbone('resnet101', Bottleneck, [3, 4, 23, 3], width, small_input)
+
+
+@BACKBONES.register_module()
+def resnet152(width: float = 1.0, small_input: bool = False) -> ResNetBackbone:
+    return ResNetBackbone('resnet152', Bottleneck, [3, 8, 36, 3], width, small_input)

@@ -14,10 +14,12 @@ from tests.helpers.checkpoints import write_fake_checkpoint
 ALL_OPTS = [*BASE_OPTS, 'evals.suites=[knn]', 'method_cfgs.moco_v2.queue_size=64',
             'method_cfgs.compress_2q.bank_size=64', 'method_cfgs.compress_2q_nomom.bank_size=64',
             'method_cfgs.compress_1q.bank_size=64', 'method_cfgs.crd.num_negatives=16', 'method_cfgs.cc.num_clusters=4',
-            'method_cfgs.slimclr.queue_size=64', 'method_cfgs.seed.queue_size=64']
+            'method_cfgs.slimclr.queue_size=64', 'method_cfgs.seed.queue_size=64', 'method_cfgs.disco.queue_size=64',
+            'method_cfgs.moco_v2_small.queue_size=64']
 ONE_OPTS = [*BASE_OPTS, 'evals.suites=[knn]', 'method_cfgs.compress_2q.bank_size=64']
-METHOD_ROWS = ['moco_v2', 'moco_v3', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc', 'reg', 'reg_bn',
-               'seed', 'slimclr w1', 'slimclr w0.75', 'slimclr w0.5', 'slimclr w0.25']
+METHOD_ROWS = ['moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc',
+               'reg', 'reg_bn', 'seed', 'disco', 'slimclr w1', 'slimclr w0.75', 'slimclr w0.5', 'slimclr w0.25',
+               'supervised']
 
 
 @pytest.mark.slow
@@ -25,7 +27,7 @@ METHOD_ROWS = ['moco_v2', 'moco_v3', 'compress_2q', 'compress_2q_nomom', 'compre
     ('moco_v2', []),
     ('swav', []),
     # a converted BYOL file has no projector: SEED distils the pooled backbone instead of its official head
-    ('byol_converted', ['method_cfgs.seed.teacher_feature=backbone']),
+    ('byol_converted', ['method_cfgs.seed.teacher_feature=backbone', 'method_cfgs.disco.teacher_feature=backbone']),
 ])
 def test_every_method_runs_with_a_public_layout_teacher(layout, extra, tmp_path, cache_dir):
     path = tmp_path / f'{layout}.pth'
@@ -41,7 +43,8 @@ def test_every_method_runs_with_a_public_layout_teacher(layout, extra, tmp_path,
     assert set(METHOD_ROWS) <= {r['method'] for r in rows if r['kind'] == 'method'}
     for r in rows:
         assert r['status'] == 'ok' and 0 <= r['knn1_top1'] <= 100
-        if r['kind'] == 'method' and r['method_type'] not in ('moco_v2', 'moco_v3', 'slimclr'):
+        if r['kind'] == 'method' and r['method_type'] not in ('moco_v2', 'moco_v3', 'moco_v2_small', 'slimclr',
+                                                               'supervised'):
             assert r['teacher'] == teacher['teacher']
     # the distilled teacher is the file's network, not a random one: same features as the written backbone
     x = torch.randn(2, 3, 32, 32)

@@ -44,7 +44,7 @@ def unit_circle(deg):
     return np.stack([np.cos(r), np.sin(r)], axis=1).astype(np.float32)
 
 
-def prepare_context(teacher, n=8, seed=0):
+def prepare_context(teacher, n=8, seed=0, num_classes=10):
     """A `PrepareContext` over ``n`` fake training samples (random teacher features, no disk cache),
     for building methods outside the harness the way `tools/bench.py` does."""
     import torch
@@ -56,4 +56,5 @@ def prepare_context(teacher, n=8, seed=0):
         return torch.randn(n, teacher.feat_dims[name], generator=g)
 
     return PrepareContext(num_samples=n, teacher=teacher, teacher_features=features,
-                          cached=lambda name, key, compute: compute(), seed=seed, log=lambda msg: None)
+                          cached=lambda name, key, compute: compute(), seed=seed, log=lambda msg: None,
+                          num_classes=num_classes)

@@ -87,7 +87,7 @@ def test_student_bank_receives_current_batch(name, tiny_teacher):
     assert torch.allclose(method.student_bank_q.bank[:8].norm(dim=1), torch.ones(8), atol=1e-5)
 
 
-@pytest.mark.parametrize('name', ['seed'])
+@pytest.mark.parametrize('name', ['seed', 'disco'])
 def test_head_feature_needs_a_teacher_with_a_head(name):
     import torch as _torch
 

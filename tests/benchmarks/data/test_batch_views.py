@@ -85,3 +85,24 @@ def test_blur_matches_torchvision(sigma):
     k = 7
     ref = torch.stack([TF.gaussian_blur(xi, [k, k], [sigma, sigma]) for xi in x])
     assert torch.allclose(_blur(x, torch.full((3,), sigma), k), ref, atol=1e-5)
+
+
+def test_strong_recipe_draws_shi_et_al_colour_strengths_in_both_paths():
+    """mocov2_strong: jitter factors in [0.2, 1.8], hue in [-0.4, 0.4], grayscale about half the views
+    (Shi et al.'s --cj 1 --grey-scale 0.5), where mocov2 stays in [0.6, 1.4] / ±0.1 / a fifth."""
+    from torchvision.transforms import v2
+
+    from benchmarks.data.views import build_view_transform
+    n = 2000
+    strong = BatchViews('mocov2_strong', 32).sample_params(0, 0, range(n), 0, 40, 40)
+    plain = BatchViews('mocov2', 32).sample_params(0, 0, range(n), 0, 40, 40)
+    js, jp = strong['jitter'], plain['jitter']
+    on = js[:, 0] != 1.0
+    assert js[on, :3].min() >= 0.2 and js[on, :3].max() <= 1.8 and js[on, :3].max() > 1.6
+    assert js[:, 3].abs().max() <= 0.4 and js[:, 3].abs().max() > 0.35
+    assert jp[:, :3].max() <= 1.4 and jp[:, 3].abs().max() <= 0.1
+    assert 0.45 < strong['gray'].float().mean() < 0.55 and 0.16 < plain['gray'].float().mean() < 0.24
+    t = build_view_transform('mocov2_strong', 32)
+    jitter = next(x for x in t.transforms if isinstance(x, v2.RandomApply)).transforms[0]
+    assert jitter.brightness == pytest.approx((0.2, 1.8)) and jitter.hue == pytest.approx((-0.4, 0.4))
+    assert next(x for x in t.transforms if isinstance(x, v2.RandomGrayscale)).p == 0.5

@@ -122,3 +122,18 @@ def test_detection_trials_of_one_seed_show_their_interval():
     agg = aggregate([row])[0]
     assert agg['det_ap_ci95'] == pytest.approx(sps.t.ppf(0.975, 2) * 1.0 / math.sqrt(3))
     assert '±' in _cells(build_table([row]), 'moco_v2', 'AP').text
+
+
+def test_a_row_trained_on_labels_is_marked_never_best_never_the_reference_and_not_compared():
+    sup = [_row('supervised', s, 60.0 + s, uses_labels=True) for s in range(3)]
+    rows = sup + _rows()                        # listed first: it must still not become the reference
+    agg = aggregate(rows)
+    assert default_reference(agg, agg[2]) == 'moco_v2'
+    out = add_paired(agg, ['knn20_top1'])
+    assert 'reference' not in out[0] and out[2]['reference'] == 'moco_v2'
+    table = build_table(rows)
+    cell = _cells(table, 'supervised ‡', '20-NN')
+    assert not cell.best and BETTER_MARK not in cell.text and WORSE_MARK not in cell.text
+    assert _cells(table, 'compress_2q', '20-NN').best
+    assert any(n.startswith('‡ trained with the labels') for n in table.notes)
+    assert '‡' in markdown_table(rows)

@@ -175,12 +175,29 @@ def test_mobilenet_teacher_loads_with_given_arch(tmp_path):
         assert torch.allclose(teacher(x)['backbone'], written.backbone(x), atol=1e-5)
 
 
+def test_resnet101_and_152_teachers_are_read_from_their_weights():
+    """The deeper teachers of DisCo/BINGO/SEED (torchvision key layout) build here at any width."""
+    from methods.backbones import build_backbone
+    with torch.device('meta'):
+        r101 = torchvision.models.resnet101().state_dict()
+        r152 = torchvision.models.resnet152().state_dict()
+    assert infer_arch(r101)['arch'] == 'resnet101' and infer_arch(r152)['arch'] == 'resnet152'
+    assert infer_arch(r152)['width'] == 1.0
+    ours = build_backbone('resnet152', width=0.125)
+    assert infer_arch(ours.state_dict()) == dict(arch='resnet152', width=0.125, small_input=False)
+    with torch.device('meta'):
+        full = build_backbone('resnet101')
+    assert set(full.state_dict()) == {k for k in r101 if not k.startswith('fc.')}
+    assert full.feat_dim == 2048
+
+
 def test_unsupported_architectures_are_clear_errors():
     with torch.device('meta'):
         r101 = torchvision.models.resnet101().state_dict()
         wide = torchvision.models.wide_resnet50_2().state_dict()
-    with pytest.raises(TeacherError, match='resnet101, which is not one of'):
-        infer_arch(r101)
+    three = {k: v for k, v in r101.items() if not any(k.startswith(f'layer3.{i}.') for i in range(3, 23))}
+    with pytest.raises(TeacherError, match=r'bottleneck blocks \[3, 4, 3, 3\], which is not one of'):
+        infer_arch(three)
     with pytest.raises(TeacherError, match='wide_resnet50_2.*teacher.checkpoint_arch'):
         infer_arch(wide)
     with pytest.raises(TeacherError, match='cannot tell the teacher architecture.*teacher.checkpoint_arch'):

@@ -18,7 +18,7 @@ def _nparams(m):
 
 
 def test_registry_names():
-    assert set(list_backbones()) == {'resnet18', 'resnet34', 'resnet50', 'mobilenet_v2', 'alexnet'}
+    assert set(list_backbones()) == {'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'mobilenet_v2', 'alexnet'}
     assert BACKBONES.name == 'backbone'
 
 
