@@ -234,6 +234,8 @@ class BenchRun:
                          teacher_time_s=teacher_time, images_seen=teacher.meta.get('images_seen'),
                          train_time_s=teacher.meta.get('wall_time_s'), hparams=teacher.meta.get('train'),
                          teacher_spec=teacher.spec_name, teacher_input_norm=teacher.meta.get('input_norm'),
+                         teacher_gpu_hours=self.cfg.teacher.get('published_gpu_hours') if self.cfg.teacher.checkpoint
+                         else None,
                          metrics=metrics, **self.common)
 
     # --- one method ---------------------------------------------------------------------------------

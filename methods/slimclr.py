@@ -111,13 +111,7 @@ class SlimCLR(Method):
                  slow_start=0.5, init='official'):
         super().__init__(student, teacher=None, data_preprocessor=data_preprocessor)
         check_choice(type(self).__name__, 'init', init, self.choices['init'])
-        widths = sorted({float(w) for w in widths}, reverse=True)
-        if full_width is None:
-            full_width = float(student.get('width', 1.0)) / widths[-1]
-        # replaces (and so unregisters) the plain student that Method.__init__ built
-        self.student = SlimmableResNet(student['arch'], width=full_width, widths=widths,
-                                       small_input=student.get('small_input', False))
-        self.widths = list(self.student.widths)
+        self.build_slimmable(student, widths, full_width)
         dims = [self.student.feat_dim_at(w) for w in self.widths]
         self.head = nn.Sequential(SlimmableLinear(dims[0], dims), nn.ReLU(inplace=True),
                                   SlimmableLinear(dims[0], dim))
@@ -131,6 +125,16 @@ class SlimCLR(Method):
         self.temperature, self.momentum = temperature, momentum
         self.aux_loss_weight, self.slow_start = aux_loss_weight, slow_start
         self.student_temperature, self.teacher_temperature = student_temperature, teacher_temperature
+
+    def build_slimmable(self, student: dict, widths, full_width) -> None:
+        """The slimmable network whose smallest width is the suite's student (see module doc)."""
+        widths = sorted({float(w) for w in widths}, reverse=True)
+        if full_width is None:
+            full_width = float(student.get('width', 1.0)) / widths[-1]
+        # replaces (and so unregisters) the plain student that Method.__init__ built
+        self.student = SlimmableResNet(student['arch'], width=full_width, widths=widths,
+                                       small_input=student.get('small_input', False))
+        self.widths = list(self.student.widths)
 
     @contextmanager
     def _at_width(self, w):

@@ -198,8 +198,12 @@ def run_folder(cfg, args, teacher, info, argv=None) -> int:
     start = time.perf_counter()
     log = None
     if info.is_main:  # <run>/bench.log: every message of this run, appended by each rerun
+        from tqdm import tqdm
+
         from benchmarks.engine.run_log import RunLog
-        log = RunLog(work_dir / 'bench.log', resumed=(work_dir / 'bench.log').is_file(),
+        # tqdm.write: messages go above the progress bars instead of through them
+        log = RunLog(work_dir / 'bench.log', console=lambda message: tqdm.write(str(message)),
+                     resumed=(work_dir / 'bench.log').is_file(),
                      argv=['tools/bench.py', *(argv if argv is not None else sys.argv[1:])])
     status = 'stopped by an exception'
     try:

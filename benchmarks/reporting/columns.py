@@ -11,6 +11,14 @@ from benchmarks.evals.base import GROUPS, Column, get_evaluator, list_evaluators
 # the cost of training that every method row carries (the budget fixes images seen: not ranked)
 TRAINING_COLUMNS = (Column('images_seen', 'Images seen', ',d', 'cost', None),
                     Column('train_time_s', 'Train (s)', '.0f', 'cost', 'min'))
+# what the teacher added to a row's bill (benchmarks/reporting/cost.py); present only where some row has them
+TEACHER_COST_COLUMNS = (Column('teacher_forwards', 'T fwd', ',d', 'cost', None),
+                        Column('teacher_train_s', 'T train (s)', '.0f', 'cost', None),
+                        Column('pretrain_s', 'Total (s)', '.0f', 'cost', 'min'),
+                        Column('teacher_gpu_hours', 'T GPU-h', ',.0f', 'cost', None),
+                        Column('teacher_params_m', 'T params (M)', '.2f', 'cost', None, detail=True),
+                        Column('teacher_gmacs', 'T GMACs', '.3f', 'cost', None, detail=True),
+                        Column('teacher_train_images', 'T images seen', ',d', 'cost', None, detail=True))
 HEAD_COLUMNS = (Column('method', 'Method', '', '', None), Column('student', 'Network', '', '', None))
 
 
@@ -35,7 +43,8 @@ def column_groups(rows) -> list[tuple[str, str, list[Column]]]:
     """``[(group key, group header, columns)]`` of the tables people read, empty groups left out;
     within a group the evaluators' run order (CA joins kNN and linear under accuracy)."""
     by_group = {key: [] for key, _ in GROUPS}
-    for col in evaluation_columns(rows, detail=False) + list(TRAINING_COLUMNS):
+    teacher_cost = [c for c in TEACHER_COST_COLUMNS if not c.detail and any(r.get(c.field) is not None for r in rows)]
+    for col in evaluation_columns(rows, detail=False) + list(TRAINING_COLUMNS) + teacher_cost:
         by_group[col.group].append(col)
     return [(key, header, by_group[key]) for key, header in GROUPS if by_group[key]]
 

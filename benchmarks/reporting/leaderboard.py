@@ -18,7 +18,8 @@ from tabulate import tabulate
 
 from benchmarks.engine.run_folder import write_text
 from benchmarks.reporting.aggregate import add_paired, aggregate
-from benchmarks.reporting.columns import evaluation_columns
+from benchmarks.reporting.columns import TEACHER_COST_COLUMNS, evaluation_columns
+from benchmarks.reporting.cost import with_teacher_cost
 from benchmarks.reporting.formats import html_document, latex_table
 from benchmarks.reporting.row import ROW_FIELDS, row_dicts
 from benchmarks.reporting.table import best_rule, build_table, sort_rows
@@ -76,13 +77,14 @@ def write_leaderboard(rows, out_dir, caption: str = '', compare_to: str | None =
     write_text(out_dir / 'leaderboard.tex', latex_table(rows, caption, compare_to=compare_to))
     write_text(out_dir / 'leaderboard.html', html_document(rows, caption, compare_to=compare_to))
     metrics = [c.field for c in evaluation_columns(rows) if c.field not in ROW_FIELDS]
-    agg = sort_rows(aggregate(rows))
+    agg = sort_rows(aggregate(with_teacher_cost(rows)))
+    costs = [c.field for c in TEACHER_COST_COLUMNS if any(r.get(c.field) is not None for r in agg)]
     agg = add_paired(agg, metrics + ['train_time_s'], compare_to)
     write_text(out_dir / 'leaderboard.json', json.dumps(dict(caption=caption, rows=agg), indent=1, default=str))
     buf = io.StringIO()
     present = {k for r in agg for k in r}
     metrics = [m + suffix for m in metrics for suffix in ('',) + _COMPANIONS if m + suffix in present]
-    fields = ROW_FIELDS[:6] + ['n_seeds', 'seeds', 'reference'] + metrics + ROW_FIELDS[6:]
+    fields = ROW_FIELDS[:6] + ['n_seeds', 'seeds', 'reference'] + metrics + costs + ROW_FIELDS[6:]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction='ignore')
     writer.writeheader()
     for r in agg:

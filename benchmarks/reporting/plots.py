@@ -209,6 +209,9 @@ def _join_names(names) -> str:
 COST_AXES = {
     'gmacs': ('GMACs per image{size} (log scale)', 'Accuracy vs. compute', 'accuracy_vs_gmacs'),
     'params_m': ('Parameters (M, log scale)', 'Accuracy vs. model size', 'accuracy_vs_params'),
+    # benchmarks/reporting/cost.py: the method's training + its teacher's (SlimCLR: one training over its widths)
+    'pretrain_s': ('Pre-training wall time, teacher included (s, log scale)', 'Accuracy vs. pre-training cost',
+                   'accuracy_vs_pretrain_cost'),
 }
 
 
@@ -515,7 +518,8 @@ def write_plots(rows, out_dir) -> list[Path]:
     Rows of several seeds are aggregated first (`benchmarks.reporting.aggregate`): a point is the mean
     over seeds with its 95 % interval as an error bar; a training curve is the first seed's."""
     from benchmarks.reporting.aggregate import aggregate
-    rows = aggregate(rows)
+    from benchmarks.reporting.cost import with_teacher_cost
+    rows = aggregate(with_teacher_cost(rows))
     out_dir = Path(out_dir)
     metric = accuracy_metric(rows)
     paths = []

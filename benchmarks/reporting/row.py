@@ -54,6 +54,7 @@ class ResultRow:
     shared_training: bool | None = None     # one of several students of one training
     teacher_forward_images: int | None = None
     teacher_cached_images: int | None = None
+    teacher_gpu_hours: float | None = None  # teacher row: published pre-training GPU-hours of a public checkpoint
     teacher_spec: str | None = None         # teacher row: the checkpoint layout it was loaded with
     teacher_input_norm: str | list | None = None
     # where and how it ran

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from benchmarks.evals.base import Column
 from benchmarks.reporting.aggregate import add_paired, aggregate
 from benchmarks.reporting.columns import HEAD_COLUMNS, column_groups
+from benchmarks.reporting.cost import with_teacher_cost
 from benchmarks.stats import ALPHA, Interval, overlaps_best
 
 KIND_ORDER = {'teacher': 0, 'method': 1, 'random_init': 2, 'floor': 3}
@@ -171,7 +172,7 @@ def build_table(rows, caption: str = '', compare_to: str | None = None) -> Table
         compare_to: the reference row of the paired comparisons (default: the from-scratch baseline of
             the same network, `benchmarks.reporting.aggregate.default_reference`).
     """
-    rows = sort_rows(aggregate(rows))
+    rows = sort_rows(aggregate(with_teacher_cost(rows)))
     groups = column_groups(rows)
     head = list(HEAD_COLUMNS) + ([SEEDS_COLUMN] if any(r.get('n_seeds', 1) > 1 for r in rows) else [])
     columns = head + [c for _, _, cols in groups for c in cols]

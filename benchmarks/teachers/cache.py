@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks.cachefill import locked
 from benchmarks.data.datasets import data_identity
-from benchmarks.engine.distributed import barrier, dist_info
+from benchmarks.engine.distributed import barrier, broadcast_object, dist_info
 from benchmarks.engine.runner import train_method
 from benchmarks.data.synthetic import default_cache_dir
 from benchmarks.teachers.teacher import Teacher, load_teacher, save_teacher
@@ -54,7 +54,8 @@ def obtain_teacher(cfg, train_set, log=print, cache_dir=None, loaded: Teacher | 
         return (loaded if loaded is not None else load_checkpoint_teacher(cfg)), 0.0
     folder = Path(cache_dir or default_cache_dir()) / 'teachers' / teacher_key(cfg)
     path = folder / 'teacher.pth'
-    if path.is_file():
+    # rank 0's view of the cache decides for every rank (another run may finish the file in between)
+    if broadcast_object(path.is_file()):
         log(f'teacher: reusing cached MoCo v2 teacher {path}')
         return load_teacher(path), 0.0
     info = dist_info()
@@ -63,7 +64,7 @@ def obtain_teacher(cfg, train_set, log=print, cache_dir=None, loaded: Teacher | 
     with (locked(folder, log, 'this teacher (another run is training it)') if info.is_main
           else contextlib.nullcontext()):
         barrier()
-        if path.is_file():
+        if broadcast_object(path.is_file()):
             log(f'teacher: reusing cached MoCo v2 teacher {path} (trained by another run meanwhile)')
             return load_teacher(path), 0.0
         return _train_teacher(cfg, train_set, folder, path, log)

@@ -73,6 +73,19 @@ class SwitchableBatchNorm2d(nn.Module, WidthSwitch):
         return self.bns[self.width_idx](x)
 
 
+class SwitchableBatchNorm1d(nn.Module, WidthSwitch):
+    """One private ``BatchNorm1d`` per width (``bns[i]`` has ``num_features_list[i]`` features), for
+    slimmable MLP heads; ``affine=False`` for the last BN of a MoCo v3 projector."""
+
+    def __init__(self, num_features_list, affine: bool = True):
+        super().__init__()
+        self.num_features_list = list(num_features_list)
+        self.bns = nn.ModuleList(nn.BatchNorm1d(c, affine=affine) for c in self.num_features_list)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bns[self.width_idx](x)
+
+
 class SlimmableLinear(nn.Linear, WidthSwitch):
     """A linear layer sharing one weight across widths (for slimmable MLP heads).
 

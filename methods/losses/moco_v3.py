@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from ..common import concat_all_gather, is_distributed
 
 
-def contrastive_loss(q: torch.Tensor, k: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """``2T · CE(q · gather(k)ᵀ / T, rank·N + arange(N))``. Scalar.
+def inbatch_logits(q: torch.Tensor, k: torch.Tensor, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(q · gather(k)ᵀ / T [N, world·N], labels rank·N + arange(N) [N])``.
 
     q: [N, D] L2-normalised queries (carry the gradient); k: [N, D] L2-normalised keys (detached,
     then all-gathered to [world·N, D]; a single process uses k as is and labels ``arange(N)``).
@@ -22,7 +22,12 @@ def contrastive_loss(q: torch.Tensor, k: torch.Tensor, temperature: float = 1.0)
     n = q.shape[0]
     offset = n * dist.get_rank() if is_distributed() else 0
     labels = torch.arange(n, device=q.device) + offset
-    logits = q @ keys.t() / temperature
+    return q @ keys.t() / temperature, labels
+
+
+def contrastive_loss(q: torch.Tensor, k: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """``2T · CE(q · gather(k)ᵀ / T, rank·N + arange(N))`` (`inbatch_logits`). Scalar."""
+    logits, labels = inbatch_logits(q, k, temperature)
     return F.cross_entropy(logits, labels) * (2 * temperature)
 
 

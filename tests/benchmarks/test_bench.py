@@ -204,7 +204,7 @@ def test_list_prints_every_method(capsys):
     assert main(['--list']) == 0
     out = capsys.readouterr().out
     for name in ('moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc',
-                 'reg', 'reg_bn', 'seed', 'disco', 'slimclr', 'supervised'):
+                 'reg', 'reg_bn', 'seed', 'disco', 'slimclr', 'slimclr_mocov3', 'supervised'):
         assert name in out
     assert 'NeurIPS 2020' in out
 

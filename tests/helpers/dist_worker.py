@@ -28,7 +28,7 @@ from methods import get_method  # noqa: E402
 from methods.backbones import build_backbone  # noqa: E402
 from methods.heads import mlp_head  # noqa: E402
 
-METHOD_CFGS = {'compress_2q': dict(bank_size=64), 'seed': dict(queue_size=64)}
+METHOD_CFGS = {'compress_2q': dict(bank_size=64), 'seed': dict(queue_size=64), 'disco': dict(queue_size=64, mlp_hidden=64)}
 
 
 def main():

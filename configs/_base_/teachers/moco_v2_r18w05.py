@@ -12,6 +12,10 @@ teacher = dict(
     # weights cannot tell (MobileNet-V2's small_input): --cfg-options teacher.checkpoint_arch.arch=NAME ...
     checkpoint_arch=dict(arch=None, width=1.0, small_input=False),
     required=False,            # True: a suite that must not train its own stand-in teacher (paper suites)
+    # the published pre-training cost of the checkpoint (GPU-hours, its source in the teacher config), shown
+    # next to every distilled row (benchmarks/reporting/cost.py); None for teachers trained here (their time
+    # is measured) or when no figure was published
+    published_gpu_hours=None,
     description='',            # what the required checkpoint is, for the error message
     # teacher sharing (benchmarks/teachers/outputs.py): the teacher's outputs on the training stream are
     # computed by the first method and reused by every later method with the same augmentation;

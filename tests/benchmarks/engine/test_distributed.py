@@ -45,7 +45,7 @@ def _worker(method, out, nproc):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('method', ['compress_2q', 'seed'])
+@pytest.mark.parametrize('method', ['compress_2q', 'seed', 'disco'])
 def test_two_gloo_processes_match_one_process(method, tmp_path, cache_dir):
     single, single_buf = _worker(method, tmp_path / 'single', 1)
     ddp, ddp_buf = _worker(method, tmp_path / 'ddp', 2)

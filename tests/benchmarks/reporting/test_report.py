@@ -92,8 +92,8 @@ def report(tmp_path_factory):
 def test_every_table_and_plot_is_written(report):
     out, paths = report
     expected = {f'leaderboard.{e}' for e in ('md', 'csv', 'json', 'tex', 'html')}
-    expected |= {f'plots/{n}.{e}' for n in ('accuracy_vs_gmacs', 'accuracy_vs_params', 'training_curves',
-                                           'training_cost') for e in ('png', 'svg')}
+    expected |= {f'plots/{n}.{e}' for n in ('accuracy_vs_gmacs', 'accuracy_vs_params', 'accuracy_vs_pretrain_cost',
+                                           'training_curves', 'training_cost') for e in ('png', 'svg')}
     assert set(paths) == expected
     for name in expected:
         assert (out / name).stat().st_size > 500, name
@@ -101,7 +101,7 @@ def test_every_table_and_plot_is_written(report):
     assert json.loads((out / 'leaderboard.json').read_text())['caption'] == CAPTION
     # fixed figure size, no tight bbox: the PNG is exactly FIGSIZE x DPI
     width, height = round(FIGSIZE[0] * DPI), round(FIGSIZE[1] * DPI)
-    for name in ('accuracy_vs_gmacs', 'accuracy_vs_params', 'training_curves'):
+    for name in ('accuracy_vs_gmacs', 'accuracy_vs_params', 'accuracy_vs_pretrain_cost', 'training_curves'):
         assert _png_size(out / 'plots' / f'{name}.png') == (width, height), name
         svg = (out / 'plots' / f'{name}.svg').read_text()
         assert svg.lstrip().startswith('<?xml') and '<svg' in svg
