@@ -229,12 +229,13 @@ def plot_accuracy_vs_cost(rows, cost_field: str, out_dir, metric=None) -> list[P
     acc_field, acc_label = metric
     xlabel, title, name = COST_AXES[cost_field]
     ok = [r for r in rows if _ok(r)]
-    pts = [r for r in ok if r.get('kind', 'method') == 'method'
-           and _num(r.get(acc_field)) is not None and (_num(r.get(cost_field)) or 0) > 0]
+    plotted = [r for r in ok if _num(r.get(acc_field)) is not None and (_num(r.get(cost_field)) or 0) > 0]
+    # rows trained on labels (the supervised reference) are drawn like the teacher: references, off the front
+    pts = [r for r in plotted if r.get('kind', 'method') == 'method' and not r.get('uses_labels')]
     if not pts:
         return []
-    teachers = [r for r in ok if r.get('kind') == 'teacher'
-                and _num(r.get(acc_field)) is not None and (_num(r.get(cost_field)) or 0) > 0]
+    teachers = [r for r in plotted if r.get('kind') == 'teacher' or (r.get('kind', 'method') == 'method'
+                                                                     and r.get('uses_labels'))]
     floors = [r for r in ok if r.get('kind') in ('random_init', 'floor') and _num(r.get(acc_field)) is not None]
     sizes = {r.get('image_size') for r in pts + teachers if r.get('image_size')}
     xlabel = xlabel.format(size=f' at {sizes.pop()} px' if len(sizes) == 1 else '')
@@ -271,11 +272,19 @@ def plot_accuracy_vs_cost(rows, cost_field: str, out_dir, metric=None) -> list[P
         ax.scatter(fx, fy, s=46, color='#C44E52', edgecolor='black', linewidth=0.8, zorder=4)
         handles.append(Line2D([], [], color='#C44E52', marker='o', mec='black', label='Pareto front'))
         for r in teachers:
-            ax.scatter([r[cost_field]], [r[acc_field]], marker='*', s=150, color='#DD8452', edgecolor='black',
-                       linewidth=0.6, zorder=4)
-        if teachers:
+            labelled = r.get('kind') != 'teacher'
+            ax.scatter([r[cost_field]], [r[acc_field]], marker='D' if labelled else '*', s=60 if labelled else 150,
+                       color='0.6' if labelled else '#DD8452', edgecolor='black', linewidth=0.6, zorder=4)
+            err = _num(r.get(f'{acc_field}_ci95'))
+            if err:
+                ax.errorbar([r[cost_field]], [r[acc_field]], yerr=[err], fmt='none', ecolor='0.35', elinewidth=0.9,
+                            capsize=2.5, zorder=2)
+        if any(r.get('kind') == 'teacher' for r in teachers):
             handles.append(Line2D([], [], ls='', marker='*', ms=11, color='#DD8452', mec='black',
                                   label='teacher (reference)'))
+        if any(r.get('kind') != 'teacher' for r in teachers):
+            handles.append(Line2D([], [], ls='', marker='D', ms=7, color='0.6', mec='black',
+                                  label='trained on labels (reference)'))
         floor_styles = ['--', '-.', (0, (1, 1)), (0, (5, 1, 1, 1))]
         for k, r in enumerate(floors):
             ax.axhline(float(r[acc_field]), ls=floor_styles[k % 4], color='0.35', lw=1, zorder=1)
@@ -292,6 +301,7 @@ def plot_accuracy_vs_cost(rows, cost_field: str, out_dir, metric=None) -> list[P
         ax.set_xlim(lo / 10 ** pad, hi * 10 ** pad)
         all_y = [y + e for y, e in zip(ys, errs)] + [y - e for y, e in zip(ys, errs)]
         all_y += [float(r[acc_field]) for r in teachers + floors]
+        all_y += [float(r[acc_field]) + s * (_num(r.get(f'{acc_field}_ci95')) or 0.0) for r in teachers for s in (1, -1)]
         ylo, yhi = min(all_y), max(all_y)
         ypad = max(0.12 * (yhi - ylo), 1.5)
         ax.set_ylim(ylo - ypad, yhi + ypad)

@@ -55,3 +55,13 @@ def test_tables_show_the_teacher_cost_and_the_plot_is_written(tmp_path):
     assert 'teacher_params_m' in csv_head and 'pretrain_s' in csv_head
     paths = write_plots(_rows(), tmp_path / 'plots')
     assert any(p.name == 'accuracy_vs_pretrain_cost.png' for p in paths)
+
+
+def test_a_row_trained_on_labels_is_a_reference_in_the_plots_not_on_the_front(tmp_path):
+    """The supervised row would dominate every front: it is drawn as a reference (grey diamond) instead."""
+    rows = _rows() + [dict(kind='method', method='supervised', method_name='supervised', teacher='none',
+                           uses_labels=True, student='resnet18 x0.125', train_time_s=25.0, prepare_time_s=0.0,
+                           images_seen=49920, linear_top1=60.0, gmacs=0.003, params_m=0.18)]
+    write_plots(rows, tmp_path)
+    svg = (tmp_path / 'accuracy_vs_pretrain_cost.svg').read_text()
+    assert 'trained on labels (reference)' in svg and 'supervised' in svg
