@@ -187,7 +187,7 @@ def training_set_size(cfg) -> int:
 def size_problems(cfg, n_train: int) -> list[str]:
     """Sizes that only make sense below the training-set size ``n_train``."""
     problems = []
-    if cfg.budget.batch_size > n_train:
+    if _int(cfg.budget.get('batch_size')) and cfg.budget.batch_size > n_train:
         problems.append(f'budget.batch_size={cfg.budget.batch_size} exceeds the {n_train} training images.')
     limits = {'queue_size': (n_train, 'the bank would hold stale copies of the same images'),
               'bank_size': (n_train, 'the bank would hold stale copies of the same images'),

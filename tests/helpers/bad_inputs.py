@@ -110,6 +110,7 @@ CASES = [
     ('zero epochs', 'config value', _opts('budget.epochs=0'), ['budget.epochs=0']),
     ('non-numeric epochs', 'config value', _opts('budget.epochs=ten'), ["budget.epochs='ten'"]),
     ('zero batch size', 'config value', _opts('budget.batch_size=0'), ['budget.batch_size=0']),
+    ('non-numeric batch size', 'config value', _opts('budget.batch_size=big'), ["budget.batch_size='big'"]),
     ('batch larger than the data', 'config value', _opts('budget.batch_size=4096'), ['exceeds the']),
     ('negative learning rate', 'config value', _opts('budget.optimizer.lr=-0.1'), ['budget.optimizer.lr=-0.1']),
     ('unknown optimiser', 'config value', _opts('budget.optimizer.type=Adam'), ["budget.optimizer.type='Adam'"]),
