@@ -122,6 +122,15 @@ def data_problems(data: dict) -> list[str]:
             _need(p, _int(data.get(key)) and data[key] >= 1, f'data.{key}', data.get(key), 'an integer >= 1')
         _need(p, _int(data.get('seed', 0)) and data.get('seed', 0) >= 0, 'data.seed', data.get('seed'),
               'an integer >= 0')
+        for key in ('clutter_lines', 'clutter_blobs'):
+            if key in data:
+                _need(p, _int(data[key]) and data[key] >= 0, f'data.{key}', data[key], 'an integer >= 0')
+        if 'noise_std' in data:
+            _need(p, _num(data['noise_std']) and data['noise_std'] >= 0, 'data.noise_std', data['noise_std'],
+                  'a number >= 0 (grey levels)')
+        for key in ('class_colour_prob', 'class_texture_prob'):
+            if key in data:
+                _need(p, _num(data[key]) and 0 <= data[key] <= 1, f'data.{key}', data[key], 'a probability in [0, 1]')
     from benchmarks.data.imagefolder import check_options
     try:
         check_options(data.get('verify_images', 'header'), data.get('on_corrupt', 'fail'))

@@ -139,6 +139,7 @@ CASES = [
     ('more classes than shapes', 'config value', _opts('data.num_classes=20'), ['data.num_classes=20']),
     ('image too small', 'config value', _opts('data.image_size=8'), ['data.image_size=8']),
     ('no training images', 'config value', _opts('data.train_per_class=0'), ['data.train_per_class=0']),
+    ('probability above 1', 'config value', _opts('data.class_texture_prob=1.5'), ['data.class_texture_prob=1.5']),
     ('unknown corrupt-image policy', 'config value', _opts('data.on_corrupt=ignore'), ['on_corrupt']),
     ('negative seed in the config', 'config value', _opts('seed=-1'), ['seed=-1 must be an integer >= 0']),
     ('GPU option on a CPU machine', 'environment', _opts('budget.amp=bf16'), ['budget.amp is a GPU option']),

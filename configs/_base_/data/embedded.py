@@ -12,4 +12,11 @@ data = dict(
     val_per_class=100,
     image_size=64,            # views are image_size x image_size
     seed=0,                   # generator seed (independent of the training seed)
+    # the nuisance of the images (benchmarks/data/synthetic.py): clutter segments and blobs per image, sensor
+    # noise (grey levels), and how often the object wears its class colour / class texture
+    clutter_lines=4,
+    clutter_blobs=3,
+    noise_std=6.0,
+    class_colour_prob=0.3,
+    class_texture_prob=0.7,
 )
