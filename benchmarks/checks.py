@@ -255,18 +255,20 @@ def environment_problems(cfg) -> list[str]:
     """What this machine cannot do for this input: GPU-only options without a GPU, a missing library."""
     import torch
 
+    from benchmarks.engine.runner import gpu_option_problems
     from benchmarks.evals.suite import EvalSuite
     p: list[str] = []
     device = str(cfg.get('device', 'auto'))
+    if device != 'auto':
+        try:
+            torch.device(device)
+        except RuntimeError:
+            p.append(f"device={device!r} is not a device name; use 'auto', 'cpu', 'cuda' or 'cuda:N'.")
     if device.startswith('cuda') and not torch.cuda.is_available():
         p.append(f"device={device!r} needs a CUDA GPU and this machine has none; use device='auto' or 'cpu'.")
-    on_gpu = torch.cuda.is_available() and device != 'cpu'
-    for where, budget in (('budget', cfg.budget), ('teacher.train', cfg.teacher.train)):
-        for key in ('amp', 'channels_last', 'sync_bn'):
-            if budget.get(key) in (('bf16', 'fp16') if key == 'amp' else (True,)) and not on_gpu:
-                p.append(f'{where}.{key} is a GPU option, but this run trains on the CPU (no CUDA device '
-                         f'{"is available" if not torch.cuda.is_available() else "selected"}); drop it '
-                         f'(--cfg-options {where}.{key}={"None" if key == "amp" else "False"}) or run on a GPU.')
+    if not p:   # a device this machine has: which options need one it lacks
+        for where, budget in (('budget', cfg.budget), ('teacher.train', cfg.teacher.train)):
+            p += gpu_option_problems(budget.to_dict(), device, where)
     p += EvalSuite.environment(cfg.evals.to_dict())
     return p
 

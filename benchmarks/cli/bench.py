@@ -154,12 +154,13 @@ def main(argv=None) -> int:
             return 0
         from benchmarks.checks import check_run_input
         from benchmarks.engine.distributed import init_distributed
-        from benchmarks.plan import check_teacher_features, validate_evals
+        from benchmarks.evals.suite import parse_evals
+        from benchmarks.plan import check_teacher_features
         info = init_distributed(cfg.device)  # joins torchrun's process group: the world size divides the batch
         # every input value (methods, budget, data, evaluations, files), then what this machine lacks: all
         # problems in one message, before any data is generated or any model trained
         check_run_input(cfg, info.world_size)
-        validate_evals(cfg)   # normalises evals.suites
+        cfg.evals.suites = parse_evals(cfg.evals.get('suites', ['knn', 'flops']))   # checked above; now a list
         teacher = None
         if cfg.teacher.checkpoint:  # layout, keys and architecture checked now, before any data or training
             from benchmarks.teachers.cache import load_checkpoint_teacher

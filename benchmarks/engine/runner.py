@@ -288,18 +288,28 @@ class TrainResult:
 AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
 
 
-def check_budget(budget: dict, device: str = 'auto', world_size: int = 1) -> None:
-    """Budget options that cannot work here, refused before any training (ConfigError)."""
+def gpu_option_problems(budget: dict, device: str = 'auto', where: str = 'budget') -> list[str]:
+    """The GPU-only options of ``budget`` (amp, channels_last, sync_bn) set for a run that trains on the CPU."""
     dev = resolve_device(device)
+    if dev.type == 'cuda':
+        return []
+    on = {'amp': budget.get('amp') in AMP_DTYPES, 'channels_last': budget.get('channels_last') is True,
+          'sync_bn': budget.get('sync_bn') is True}
+    return [f'{where}.{key} is a GPU option, but this run trains on {dev.type} (no CUDA device '
+            f'{"is available" if not torch.cuda.is_available() else "selected"}); drop it '
+            f'(--cfg-options {where}.{key}={"None" if key == "amp" else "False"}) or run on a GPU.'
+            for key, flag in on.items() if flag]
+
+
+def check_budget(budget: dict, device: str = 'auto', world_size: int = 1) -> None:
+    """Budget options that cannot work here, refused before any training (ConfigError); the run's own
+    checks (`benchmarks.checks`) report these with every other input problem first."""
     amp = budget.get('amp')
     if amp is not None and amp not in AMP_DTYPES:
         raise ConfigError(f"budget.amp={amp!r} is not one of None, 'bf16', 'fp16'.")
-    for key, on in (('amp', amp is not None), ('channels_last', budget.get('channels_last')),
-                    ('sync_bn', budget.get('sync_bn'))):
-        if on and dev.type != 'cuda':
-            raise ConfigError(f'budget.{key} is a GPU option, but this run trains on {dev.type} (no CUDA device '
-                              f'{"is available" if not torch.cuda.is_available() else "selected"}); drop it '
-                              f'(--cfg-options budget.{key}={"None" if key == "amp" else "False"}) or run on a GPU.')
+    problems = gpu_option_problems(budget, device)
+    if problems:
+        raise ConfigError(problems[0])
     if budget['batch_size'] % world_size:
         raise ConfigError(f"budget.batch_size={budget['batch_size']} is the global batch and must divide evenly over "
                           f'the {world_size} processes; choose a multiple of {world_size}.')

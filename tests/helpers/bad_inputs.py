@@ -143,6 +143,7 @@ CASES = [
     ('unknown corrupt-image policy', 'config value', _opts('data.on_corrupt=ignore'), ['on_corrupt']),
     ('negative seed in the config', 'config value', _opts('seed=-1'), ['seed=-1 must be an integer >= 0']),
     ('GPU option on a CPU machine', 'environment', _opts('budget.amp=bf16'), ['budget.amp is a GPU option']),
+    ('unknown device', 'config value', _opts('device=tpu'), ["device='tpu' is not a device name"]),
     ('several problems at once', 'config value',
      _opts('budget.epochs=-1', 'data.num_classes=20', methods='compres_2q'),
      ['3 problems', 'unknown method', 'budget.epochs=-1', 'data.num_classes=20']),
