@@ -15,6 +15,12 @@ methods = ['moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_no
 # A 16x compression: with x0.25 students (0.70 M params) the CompRess students matched this short-trained
 # teacher (20-NN 33.9 / 34.0 vs 33.6), so the benchmark could not tell distillation quality apart.
 student = dict(arch='resnet18', width=0.125, small_input=False)
+# Every evaluation of evals/default.py but detection transfer, which is one flag away
+# (`--evals knn,linear,retrieval,ca,flops,latency,detection`, about 45 s more per network). At this budget
+# (200 fine-tuning iterations, 50 test images) it cannot rank students: over seeds 0-2 the random-init
+# row's AP50 was 8.4 +- 18.1 and every student's interval overlapped the best one
+# (results/reference/default-suite-14), while it took 13 of the 32 minutes of `make bench`.
+evals = dict(suites=['knn', 'linear', 'retrieval', 'ca', 'flops', 'latency'])
 # Method hyperparameters default to their __init__ signatures (docs/methods.md); two are rescaled to this data set and
 # budget: banks (5,000 training images: a 128k bank would hold each image ~25 times) and EMA momentum
 # (10 epochs = 780 steps: at 0.999 the key encoder would still be 46 % its random initialisation).

@@ -25,6 +25,19 @@ def test_scores_match_a_loop():
             assert out[i, j].item() == pytest.approx(expected, rel=1e-5)
 
 
+def test_dense_and_gathered_scores_agree():
+    # a bank of at most 2 (K + 1) rows is scored densely, a larger one by gathering its rows
+    g = torch.Generator().manual_seed(1)
+    v = l2_normalize(torch.randn(4, 8, generator=g))
+    small, large = (l2_normalize(torch.randn(n, 8, generator=g)) for n in (10, 40))
+    idx = torch.randint(0, 10, (4, 6), generator=g)
+    dense = crd_scores(v, small, idx, 0.1)
+    gathered = crd_scores(v, torch.cat([small, large]), idx, 0.1)   # 50 rows > 2 * 6: the gather path
+    assert torch.allclose(dense, gathered, rtol=1e-5)
+    expected = torch.exp(torch.einsum('bkd,bd->bk', small[idx], v) / 0.1)
+    assert torch.allclose(dense, expected, rtol=1e-5)
+
+
 def test_nce_loss_matches_eq18_by_hand():
     p = torch.tensor([[0.5, 0.1, 0.2], [0.05, 0.3, 0.01]])
     n_data, k = 20, 2

@@ -108,12 +108,15 @@ def test_the_nuisance_of_the_embedded_data_is_set_from_the_config():
     """data.clutter_lines / clutter_blobs / noise_std / class_*_prob reach the generator (and its cache key)."""
     from benchmarks.config import resolve
     from benchmarks.data.synthetic import SyntheticSpec
-    cfg = resolve('default', options={'data.clutter_lines': 0, 'data.clutter_blobs': 0, 'data.noise_std': 0.0,
+    cfg = resolve('default', options={'data.clutter_lines': 4, 'data.clutter_blobs': 3, 'data.noise_std': 6.0,
                                       'data.train_per_class': 2, 'data.val_per_class': 2, 'data.num_classes': 2,
                                       'data.image_size': 16})
     spec = SyntheticSpec(**{k: v for k, v in cfg.data.items() if k in SyntheticSpec.__dataclass_fields__})
-    assert (spec.clutter_lines, spec.clutter_blobs, spec.noise_std) == (0, 0, 0.0)
-    assert spec.key() != SyntheticSpec(num_classes=2, train_per_class=2, val_per_class=2, image_size=16).key()
+    assert (spec.clutter_lines, spec.clutter_blobs, spec.noise_std) == (4, 3, 6.0)
+    clean = SyntheticSpec(num_classes=2, train_per_class=2, val_per_class=2, image_size=16, clutter_lines=0,
+                          clutter_blobs=0, noise_std=0.0)
+    assert spec.key() != clean.key()
     default = resolve('default')
+    # the default suite draws clean images: no clutter, no sensor noise, the generator's class tendencies
     assert SyntheticSpec(**{k: v for k, v in default.data.items() if k in SyntheticSpec.__dataclass_fields__}) \
-        == SyntheticSpec()   # the defaults are the generator's: the default data is unchanged
+        == SyntheticSpec(clutter_lines=0, clutter_blobs=0, noise_std=0.0)
