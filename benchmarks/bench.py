@@ -300,19 +300,22 @@ class BenchRun:
         if self.info.is_main:
             mdir.mkdir(parents=True, exist_ok=True)
             write_json(mdir / 'method.json', dict(method_key=method_key(method_cfg), method_cfg=method_cfg))
-        views = self.train_set.with_recipes([aug] * cls.num_views)
         teacher = self.teacher if cls.needs_teacher else None
-        outputs, hooks = None, ()
-        if teacher is not None:
+        if teacher is not None:  # before prepare: its teacher forwards (e.g. cc's features) are this method's
             forwarded, hits = teacher.images_forwarded, self.cache.cached_images if self.cache else 0
-        if teacher is not None and cls.uses_teacher_outputs:  # into the batch, shared across methods
-            outputs = TeacherOutputs(teacher, self.cache, recipe=f'{aug}@{self.image_size}')
-            hooks = (TeacherOutputHook(outputs),)
         start = time.perf_counter()
         if cls.prepare.__func__ is not Method.prepare.__func__:
             self.log(f'[{name}] preparing: {cls.__name__}.prepare (cached by teacher, data and settings)')
         prepared = cls.prepare(self.contexts[cls.needs_teacher], method_cfg)
         prepare_time = time.perf_counter() - start
+        views = self.train_set.with_recipes([aug] * cls.num_views)
+        if cls.partner_views:  # the last views show a partner from the sample's bag (prepare computed the bags)
+            views = views.with_partners(prepared['bags'], cls.partner_views)
+        outputs, hooks = None, ()
+        if teacher is not None and cls.uses_teacher_outputs:  # into the batch, shared across methods
+            outputs = TeacherOutputs(teacher, self.cache, recipe=f'{aug}@{self.image_size}',
+                                     shared_views=cls.num_views - cls.partner_views)
+            hooks = (TeacherOutputHook(outputs),)
         resumed = (mdir / 'last_checkpoint').is_file()
         self.log(f'[{name}] training {student_name(cfg.student)} for {self.budget["epochs"]} epochs ({aug} views)'
                  + self._at_seed() + (' — resuming from its last checkpoint' if resumed else ''))

@@ -33,6 +33,9 @@ Optional hooks (defaults do nothing):
   once the student's parameters have moved (CompRess's EMA key encoder, ``moment_update`` after
   ``optimizer.step()``). MoCo-style EMAs that the official code updates inside the forward, before the
   keys, stay in ``loss``.
+* Bag partners: a method with ``partner_views = P > 0`` gets, as its last P views, views of another
+  training image from the sample's bag (``prepare`` returns ``bags`` [num_samples, k]; the partner is
+  drawn per (seed, epoch, sample)), so it can contrast a sample with its neighbours (BINGO).
 * ``student_backbones() -> {label: backbone}``: a method that yields several students from one
   training (SlimCLR: one per width) returns each as a plain backbone; every one becomes its own
   leaderboard row. The default is ``{'': student_backbone()}``.
@@ -117,6 +120,13 @@ class Method(BaseModel):
     uses_teacher_outputs: bool = True
     # whether training reads batch['label'] (a supervised reference): its rows are marked and never ranked
     uses_labels: bool = False
+    # the view numbers whose teacher outputs loss() reads (None: every view); the others are None in the batch
+    # and cost no teacher forward
+    teacher_views: tuple | None = None
+    # how many of the num_views views (the last ones) show a *bag partner* of the sample instead of the sample
+    # (BINGO): prepare() must then return 'bags', [num_samples, k] dataset indices, and the harness draws
+    # each sample's partner from its bag per epoch (benchmarks/data/datasets.py `ViewDataset.with_partners`)
+    partner_views: int = 0
 
     def __init__(self, student: dict, teacher=None, data_preprocessor=None):
         super().__init__(data_preprocessor=data_preprocessor)

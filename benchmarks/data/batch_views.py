@@ -195,11 +195,13 @@ def _blur(x, sigma, k):
 
 class BatchViewCollate:
     """collate_fn for fixed-size in-memory datasets: ``[((epoch, index), image, label)]`` ->
-    ``(index [B], [views uint8 [B,3,S,S] ...], label [B])``, one view per recipe."""
+    ``(index [B], [views uint8 [B,3,S,S] ...], label [B])``, one view per recipe. With ``partner_views = P``
+    each sample also carries its bag partner's image (a fourth element) and the last P views are made
+    from the partners, seeded by the anchor's (seed, epoch, index, view)."""
 
-    def __init__(self, recipes, size: int, seed: int):
+    def __init__(self, recipes, size: int, seed: int, partner_views: int = 0):
         self.views = [BatchViews(r, size) for r in recipes]
-        self.seed = seed
+        self.seed, self.partner_views = seed, partner_views
 
     def __call__(self, samples):
         keys = [s[0] for s in samples]
@@ -209,8 +211,10 @@ class BatchViewCollate:
         if epoch is None:
             raise ValueError('a batch mixes samples of different epochs')
         images = torch.stack([s[1] for s in samples])
+        partners = torch.stack([s[3] for s in samples]) if self.partner_views else None
+        own = len(self.views) - self.partner_views
         h, w = images.shape[-2:]
-        views = [bv.apply(images, bv.sample_params(self.seed, epoch, indices, v, h, w))
+        views = [bv.apply(images if v < own else partners, bv.sample_params(self.seed, epoch, indices, v, h, w))
                  for v, bv in enumerate(self.views)]
         labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
         return torch.tensor(indices, dtype=torch.long), views, labels

@@ -29,7 +29,7 @@ from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Dataset, default_collate
 
-from benchmarks.data.views import build_view_transform, seeded_views
+from benchmarks.data.views import build_view_transform, partner_choice, seeded_views
 from benchmarks.data.batch_views import BatchViewCollate
 from benchmarks.errors import DataError
 from benchmarks.data.imagefolder import (CorruptImageWarning, apply_corrupt_policy, check_images, check_options, decode_rgb,
@@ -52,6 +52,7 @@ class ViewDataset(Dataset):
         self.image_size = image_size
         self.seed = seed
         self.transforms = [build_view_transform(r, image_size) for r in self.recipes]
+        self.bags, self.partner_views = None, 0   # see with_partners
 
     def __len__(self):
         return len(self.labels)
@@ -59,24 +60,52 @@ class ViewDataset(Dataset):
     def load(self, i: int) -> torch.Tensor:
         raise NotImplementedError
 
+    def partner_of(self, epoch: int, i: int) -> int:
+        """Sample ``i``'s bag partner in ``epoch`` (`with_partners`)."""
+        bag = self.bags[i]
+        return int(bag[partner_choice(self.seed, epoch, i, len(bag))])
+
     def __getitem__(self, key):
         epoch, i = key if isinstance(key, tuple) else (0, key)
         if self.batched_views:
-            return (epoch, i), self.load(i), int(self.labels[i])
-        views = seeded_views(self.load(i), self.transforms, self.seed, epoch, i)
+            item = ((epoch, i), self.load(i), int(self.labels[i]))
+            return item + (self.load(self.partner_of(epoch, i)),) if self.partner_views else item
+        own = len(self.transforms) - self.partner_views
+        views = seeded_views(self.load(i), self.transforms[:own], self.seed, epoch, i)
+        if self.partner_views:
+            views += seeded_views(self.load(self.partner_of(epoch, i)), self.transforms[own:], self.seed, epoch, i,
+                                  first_view=own)
         return i, views, int(self.labels[i])
 
     def collate_fn(self):
         """The collate function that turns samples into ``(index, views, label)`` batches."""
         if self.batched_views:
-            return BatchViewCollate(self.recipes, self.image_size, self.seed)
+            return BatchViewCollate(self.recipes, self.image_size, self.seed, partner_views=self.partner_views)
         return default_collate
 
     def with_recipes(self, recipes):
-        """The same images and labels with other view recipes (shares the loaded arrays)."""
+        """The same images and labels with other view recipes (shares the loaded arrays); no partners."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         ViewDataset.__init__(clone, recipes, self.image_size, self.seed)
+        return clone
+
+    def with_partners(self, bags, views: int):
+        """The same dataset whose last ``views`` views show a *bag partner* of each sample instead of the
+        sample itself (BINGO's neighbour views): ``bags`` [N, k] holds dataset indices, and sample ``i``'s
+        partner in epoch ``e`` is ``bags[i, j]`` with ``j`` drawn by `partner_choice` (seeded by
+        (seed, e, i)). The partner's views are seeded by the *anchor's* (seed, epoch, index, view), so a
+        batch is a function of its indices alone, as without partners."""
+        bags = np.asarray(bags)
+        if bags.ndim != 2 or len(bags) != len(self) or bags.shape[1] < 1:
+            raise ValueError(f'bags must be [{len(self)}, k >= 1] dataset indices, got shape {tuple(bags.shape)}')
+        if bags.min() < 0 or bags.max() >= len(self):
+            raise ValueError(f'bags hold indices outside the dataset (0..{len(self) - 1})')
+        if not 1 <= views < len(self.recipes):
+            raise ValueError(f'partner views must be 1..{len(self.recipes) - 1} of the {len(self.recipes)} views, '
+                             f'got {views}')
+        clone = self.with_recipes(self.recipes)
+        clone.bags, clone.partner_views = bags, views
         return clone
 
 
@@ -273,13 +302,17 @@ class ViewsPreprocessor(BaseDataPreprocessor):
     ``channels_last=True`` returns the views in NHWC memory layout (the budget's ``channels_last``).
     ``teacher_outputs``: a callable ``(index, views) -> [per-view outputs]`` (the harness's teacher
     outputs, `benchmarks.teachers.outputs.TeacherOutputs`); its result joins the batch as its fourth
-    element, ``teacher``, so a method reads the teacher's outputs from the batch.
+    element, ``teacher``, so a method reads the teacher's outputs from the batch. ``teacher_views``: the
+    view numbers the method reads teacher outputs of (`Method.teacher_views`; None: every view); the
+    others are None in the batch and cost no teacher forward.
     """
 
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False, teacher_outputs=None):
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False, teacher_outputs=None,
+                 teacher_views=None):
         super().__init__()
         self.channels_last = channels_last
         self.teacher_outputs = teacher_outputs
+        self.teacher_views = None if teacher_views is None else tuple(teacher_views)  # None: every view
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
@@ -290,5 +323,8 @@ class ViewsPreprocessor(BaseDataPreprocessor):
     def forward(self, data, training: bool = False):
         index, views, label = self.cast_data(list(data))
         views = [self.normalise(v) for v in views]
-        teacher = self.teacher_outputs(index, views) if self.teacher_outputs is not None else None
+        teacher = None
+        if self.teacher_outputs is not None:
+            teacher = (self.teacher_outputs(index, views) if self.teacher_views is None
+                       else self.teacher_outputs(index, views, only=self.teacher_views))
         return index, views, label, teacher

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import torch
 from torchvision.transforms import v2
 
@@ -80,15 +81,23 @@ def view_seed(seed: int, epoch: int, index: int, view: int) -> int:
     return int.from_bytes(digest, 'little') >> 1
 
 
-def seeded_views(image: torch.Tensor, transforms, seed: int, epoch: int, index: int) -> list[torch.Tensor]:
-    """Apply each transform to ``image`` under its own (seed, epoch, index, view) seed.
+def seeded_views(image: torch.Tensor, transforms, seed: int, epoch: int, index: int, first_view: int = 0) -> list[torch.Tensor]:
+    """Apply each transform to ``image`` under its own (seed, epoch, index, view) seed, the views numbered
+    from ``first_view`` (a bag partner's views continue the anchor's numbering).
 
     ``fork_rng`` restores the global RNG afterwards, so the training loop's own randomness (e.g.
     MoCo's shuffle-BN permutation) is unaffected by how many views were drawn.
     """
     views = []
     with torch.random.fork_rng(devices=[]):
-        for v, t in enumerate(transforms):
+        for v, t in enumerate(transforms, start=first_view):
             torch.manual_seed(view_seed(seed, epoch, index, v))
             views.append(t(image))
     return views
+
+
+def partner_choice(seed: int, epoch: int, index: int, k: int) -> int:
+    """Which of the ``k`` bag members is sample ``index``'s partner in ``epoch``: drawn uniformly from its
+    own (seed, epoch, index) generator (view number -1, which no view uses), so the partner does not
+    depend on the batch, the worker or the method, and a resumed run draws the same one."""
+    return int(np.random.default_rng(view_seed(seed, epoch, index, -1)).integers(k))

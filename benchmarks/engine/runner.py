@@ -326,15 +326,18 @@ def build_method(name: str, method_cfg: dict, student: dict, teacher, device=Non
     hparams = cls.bind_hyperparameters({k: v for k, v in method_cfg.items() if k != 'type'})
     if teacher is not None and teacher_outputs is None and cls.uses_teacher_outputs:
         teacher_outputs = default_teacher_outputs(teacher)
-    pre = ViewsPreprocessor(channels_last=channels_last, teacher_outputs=teacher_outputs)
+    pre = ViewsPreprocessor(channels_last=channels_last, teacher_outputs=teacher_outputs,
+                            teacher_views=cls.teacher_views)
     method = cls(student=dict(student), teacher=teacher, data_preprocessor=pre, **hparams, **(prepared or {}))
     method.hparams = hparams
     return method
 
 
 def default_teacher_outputs(teacher):
-    """``(index, views) -> [teacher(view) for view in views]``: the teacher on every view, unshared."""
-    return lambda index, views: [teacher(x) for x in views]
+    """``(index, views, only=None) -> [teacher(view) for view in views]``: the teacher on every view (or on the
+    view numbers in ``only``, None for the others), unshared."""
+    return lambda index, views, only=None: [teacher(x) if only is None or v in only else None
+                                            for v, x in enumerate(views)]
 
 
 def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set, budget: dict,

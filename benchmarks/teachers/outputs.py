@@ -153,8 +153,12 @@ class TeacherOutputs:
     interrupted method wrote in its last, unfinished epoch is never marked complete.
     """
 
-    def __init__(self, teacher, cache: TeacherOutputCache | None = None, recipe: str | None = None):
+    def __init__(self, teacher, cache: TeacherOutputCache | None = None, recipe: str | None = None,
+                 shared_views: int | None = None):
         self.teacher, self.cache, self.recipe = teacher, cache, recipe
+        # views from `shared_views` on are not the sample's own (a bag partner's, `ViewDataset.with_partners`):
+        # the stream (recipe, v) would mean other images to another method, so they are computed, never stored
+        self.shared_views = shared_views
         self.slot = 0
         self._written = set()
 
@@ -169,14 +173,19 @@ class TeacherOutputs:
                 self.cache.stream(key).mark_complete(epoch % self.cache.slots)
         self._written = set()
 
-    def __call__(self, index: torch.Tensor, views) -> list:
+    def __call__(self, index: torch.Tensor, views, only=None) -> list:
+        """``only``: the view numbers whose outputs are needed (None: all); the others are None."""
         out = []
         for v, x in enumerate(views):
+            if only is not None and v not in only:
+                out.append(None)
+                continue
+            share = self.cache is not None and self.recipe and (self.shared_views is None or v < self.shared_views)
             key = (self.recipe, v)
-            found = self.cache.get(key, self.slot, index) if self.cache is not None and self.recipe else None
+            found = self.cache.get(key, self.slot, index) if share else None
             if found is None:
                 found = self.teacher(x)
-                if self.cache is not None and self.recipe:
+                if share:
                     self.cache.put(key, self.slot, index, found)
                     self._written.add(key)
             out.append(found)

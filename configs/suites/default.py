@@ -11,7 +11,7 @@ suite = 'default'
 # evaluate, about 10 more minutes on 2 cores; `--methods all` includes it); the from-scratch baselines first,
 # the supervised reference (trained on labels, shown but not ranked) last
 methods = ['moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc',
-           'reg', 'reg_bn', 'seed', 'disco', 'slimclr', 'supervised']
+           'reg', 'reg_bn', 'seed', 'disco', 'bingo', 'slimclr', 'supervised']
 # A 16x compression: with x0.25 students (0.70 M params) the CompRess students matched this short-trained
 # teacher (20-NN 33.9 / 34.0 vs 33.6), so the benchmark could not tell distillation quality apart.
 student = dict(arch='resnet18', width=0.125, small_input=False)
@@ -34,6 +34,7 @@ method_cfgs = dict(
     cc=dict(num_clusters=None),       # round(5,000 / 80) = 62 clusters (methods/cluster.py)
     seed=dict(queue_size=2048),
     disco=dict(queue_size=2048, momentum=0.99),
+    bingo=dict(queue_size=2048),      # bags of 5 teacher neighbours; no momentum encoder to rescale
     moco_v2_small=dict(queue_size=2048, momentum=0.99),
     # widths [1, .75, .5, .25] of a x0.5 network: the w0.25 row is the suite's x0.125 student
     slimclr=dict(queue_size=2048, momentum=0.99),

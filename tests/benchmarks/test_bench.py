@@ -16,7 +16,7 @@ TINY_OPTS = BASE_OPTS + [
 ]
 # for runs of the other methods (--cfg-options may only name keys of the methods being run)
 NEW_METHOD_OPTS = ['method_cfgs.crd.num_negatives=16', 'method_cfgs.cc.num_clusters=4',
-                   'method_cfgs.slimclr.queue_size=64']
+                   'method_cfgs.slimclr.queue_size=64', 'method_cfgs.bingo.queue_size=64']
 METRICS = ('knn1_top1', 'knn20_top1', 'knn50w_top1', 'knn50w_top5', 'linear_top1', 'linear_top5', 'retrieval_r1',
            'retrieval_r2', 'retrieval_r4', 'retrieval_r8', 'ca_top1', 'params_m', 'gmacs', 'gmacs_224')
 
@@ -204,20 +204,25 @@ def test_list_prints_every_method(capsys):
     assert main(['--list']) == 0
     out = capsys.readouterr().out
     for name in ('moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc',
-                 'reg', 'reg_bn', 'seed', 'disco', 'slimclr', 'slimclr_mocov3', 'supervised'):
+                 'reg', 'reg_bn', 'seed', 'disco', 'bingo', 'slimclr', 'slimclr_mocov3', 'supervised'):
         assert name in out
     assert 'NeurIPS 2020' in out
 
 
 @pytest.mark.slow
 def test_methods_with_a_prepare_step_run_end_to_end(tmp_path, cache_dir):
-    args = ['--methods', 'crd,cc,moco_v3,slimclr', '--cfg-options', *BASE_OPTS, *NEW_METHOD_OPTS]
+    args = ['--methods', 'crd,cc,moco_v3,slimclr,bingo', '--cfg-options', *BASE_OPTS, *NEW_METHOD_OPTS]
     assert main(['--work-dir', str(tmp_path / 'a'), *args]) == 0
     rows = {r['method']: r for r in json.loads((tmp_path / 'a' / 'rows.json').read_text())}
     assert rows['cc']['hparams']['num_clusters'] == 4 and rows['cc']['prepare_time_s'] > 0
     assert 'num_samples' not in rows['crd']['hparams'] and rows['moco_v3']['teacher'] == 'none'   # prepared, not a hyperparameter
-    for name in ('crd', 'cc', 'moco_v3'):
+    for name in ('crd', 'cc', 'moco_v3', 'bingo'):
         assert rows[name]['status'] == 'ok' and rows[name]['method_type'] == name
+    # BINGO: bags prepared from the teacher, four views of which the teacher sees two (never shared: the
+    # partner views show other images), the bags not a hyperparameter
+    bingo = rows['bingo']
+    assert bingo['num_views'] == 4 and 'bags' not in bingo['hparams'] and bingo['prepare_time_s'] > 0
+    assert 2 * bingo['images_seen'] <= bingo['teacher_forward_images'] < 3 * bingo['images_seen']
     # one SlimCLR training, one row and one plain exported backbone per width
     slim = [rows[f'slimclr w{w}'] for w in ('1', '0.75', '0.5', '0.25')]
     assert all(r['shared_training'] and r['train_time_s'] == slim[0]['train_time_s'] for r in slim)

@@ -1,6 +1,7 @@
 """Worker for tests/benchmarks/engine/test_distributed.py: trains one method through
 `benchmarks.engine.runner.train_method` on a tiny embedded dataset, single-process or under torchrun
 (gloo on CPU), and writes (rank 0) the per-step loss of the global batch and the method's queue buffers.
+A method with `prepare` (BINGO's bags) prepares on random teacher features (tests.helpers.prepare_context).
 
     python tests/helpers/dist_worker.py --method compress_2q --out DIR
     python -m torch.distributed.run --nproc_per_node=2 tests/helpers/dist_worker.py --method compress_2q --out DIR
@@ -27,8 +28,10 @@ from benchmarks.teachers.teacher import Teacher  # noqa: E402
 from methods import get_method  # noqa: E402
 from methods.backbones import build_backbone  # noqa: E402
 from methods.heads import mlp_head  # noqa: E402
+from tests.helpers import prepare_context  # noqa: E402
 
-METHOD_CFGS = {'compress_2q': dict(bank_size=64), 'seed': dict(queue_size=64), 'disco': dict(queue_size=64, mlp_hidden=64)}
+METHOD_CFGS = {'compress_2q': dict(bank_size=64), 'seed': dict(queue_size=64), 'disco': dict(queue_size=64, mlp_hidden=64),
+               'bingo': dict(queue_size=64, mlp_hidden=64)}
 
 
 def main():
@@ -46,14 +49,18 @@ def main():
     teacher = Teacher(backbone, mlp_head(backbone.feat_dim, backbone.feat_dim, 16), name='tiny')
     cls = get_method(args.method)
     views = train_set.with_recipes([cls.augmentation] * cls.num_views)
+    prepared = cls.prepare(prepare_context(teacher, n=len(train_set)), METHOD_CFGS[args.method])
+    if cls.partner_views:  # BINGO: the last views show a partner from each sample's bag
+        views = views.with_partners(prepared['bags'], cls.partner_views)
     budget = dict(epochs=args.epochs, batch_size=16, optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
                   schedule=dict(type='cosine', warmup_epochs=0), num_workers=0, log_interval=1,
                   checkpoint_interval=100)
     out = Path(args.out)
     student = dict(arch='alexnet', width=0.0625, small_input=True)
     torch.manual_seed(0)  # what train_method builds before the first step (to show the queues moved)
-    initial = build_method(args.method, METHOD_CFGS[args.method], student, teacher).state_dict()
-    result = train_method(args.method, METHOD_CFGS[args.method], student, teacher, views, budget, out / 'work', seed=0, device='cpu', desc=args.method)
+    initial = build_method(args.method, METHOD_CFGS[args.method], student, teacher, prepared=prepared).state_dict()
+    result = train_method(args.method, METHOD_CFGS[args.method], student, teacher, views, budget, out / 'work', seed=0,
+                          device='cpu', desc=args.method, prepared=prepared)
     if dist_info().is_main:
         def queues(state):
             return {k: v.cpu() for k, v in state.items() if 'queue' in k or 'bank' in k or k.endswith('ptr')}

@@ -1,5 +1,5 @@
 """Distributed training on CPU with gloo: 2 processes under torchrun match one process with the same
-global batch (CompRess and SEED), and tools/bench.py runs end to end under torchrun."""
+global batch (CompRess, SEED, DisCo, BINGO), and tools/bench.py runs end to end under torchrun."""
 import json
 import os
 import socket
@@ -45,7 +45,7 @@ def _worker(method, out, nproc):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('method', ['compress_2q', 'seed', 'disco'])
+@pytest.mark.parametrize('method', ['compress_2q', 'seed', 'disco', 'bingo'])
 def test_two_gloo_processes_match_one_process(method, tmp_path, cache_dir):
     single, single_buf = _worker(method, tmp_path / 'single', 1)
     ddp, ddp_buf = _worker(method, tmp_path / 'ddp', 2)
