@@ -30,7 +30,7 @@ def cfgs():
 
 
 def test_the_paper_suites_exist():
-    assert set(COMPRESS + ['paper_seed_resnet18', 'paper_slimclr_mocov2_r50']) <= set(PAPER_SUITES)
+    assert set(COMPRESS + ['paper_seed_resnet18', 'paper_slimclr_mocov2_r50', 'paper_slimclr_table_a']) <= set(PAPER_SUITES)
 
 
 @pytest.mark.parametrize('name', PAPER_SUITES)
@@ -94,6 +94,24 @@ def test_slimclr_settings_are_the_official_script(cfgs):
     # the suite's student is the smallest width of a full-width ResNet-50
     assert cfg.student.arch == 'resnet50' and cfg.student.width / min(s.widths) == s.full_width == 1.0
     assert not get_method('slimclr').needs_teacher and not cfg.teacher.required
+
+
+def test_slimclr_table_a_settings_are_the_official_codes(cfgs):
+    cfg = cfgs['paper_slimclr_table_a']
+    b = cfg.budget
+    assert (b.epochs, b.batch_size) == (200, 256) and cfg.augmentation == 'mocov2'
+    assert b.optimizer.to_dict() == dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4)
+    assert cfg.methods == ['seed', 'disco', 'bingo', 'moco_v2_small'] and cfg.student.arch == 'resnet18'
+    t = cfg.teacher
+    assert t.required and t.spec == 'swav' and (t.arch.arch, t.arch.width) == ('resnet50', 2.0)
+    bingo, disco = cfg.method_cfgs.bingo, cfg.method_cfgs.disco
+    assert (bingo.queue_size, bingo.bag_size, bingo.temperature, bingo.cutmix) == (65536, 5, 0.2, True)
+    assert bingo.warmup_fraction == 11 / 200 and (disco.mlp_hidden, disco.distill_weight) == (2048, 32.0)
+    results = cfg.paper.results
+    # the letter's rows: both teachers' distillation blocks, Shi et al. and the SlimCLR widths, Table B hours
+    assert results['bingo'].linear_top1 == 65.5 and results['bingo from R-152 (paper only)'].linear_top1 == 65.9
+    assert results['slimclr-mocov3 R-50 x0.25, 300 ep (paper only)'].linear_top1 == 62.4
+    assert '33.4' in cfg.paper.gpu_hours.slimclr and '36.0' in cfg.paper.gpu_hours.teacher
 
 
 def _run_labels(cfg) -> set:

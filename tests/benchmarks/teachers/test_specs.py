@@ -284,3 +284,30 @@ def test_cli_writes_a_detectable_checkpoint(tmp_path, capsys):
     teacher = load_teacher(out)
     assert teacher.spec_name == 'moco_v3' and teacher.backbone.spec()['small_input']
     assert cli.main(['--layout', 'moco_v9', '--out', str(out)]) == 2
+
+
+def test_swav_rn50w2_key_layout_is_resnet50_width_2():
+    """SwAV's RN50-w2 (facebookresearch/swav src/resnet50.py, widen=2: width_per_group 64 x 2 in the stem and
+    every stage, so stage outputs 512/1024/2048/4096) is this project's resnet50 at width 2: the same key names
+    and shapes, read back as that architecture, and the 4096 -> 8192 -> 128 projection head of the published
+    file (swav_RN50w2_400ep_pretrain.pth.tar). Built on the meta device: no 94 M-parameter tensors are allocated."""
+    with torch.device('meta'):
+        backbone = build_backbone('resnet50', width=2.0)
+    shapes = {k: tuple(v.shape) for k, v in backbone.state_dict().items()}
+    swav_w2 = {   # written out from SwAV's ResNet(Bottleneck, [3, 4, 6, 3], widen=2)
+        'conv1.weight': (128, 3, 7, 7), 'bn1.weight': (128,),
+        'layer1.0.conv1.weight': (128, 128, 1, 1), 'layer1.0.conv2.weight': (128, 128, 3, 3),
+        'layer1.0.conv3.weight': (512, 128, 1, 1), 'layer1.0.downsample.0.weight': (512, 128, 1, 1),
+        'layer2.0.conv1.weight': (256, 512, 1, 1), 'layer2.3.conv3.weight': (1024, 256, 1, 1),
+        'layer3.5.conv2.weight': (512, 512, 3, 3), 'layer4.0.downsample.0.weight': (4096, 2048, 1, 1),
+        'layer4.2.conv3.weight': (4096, 1024, 1, 1), 'layer4.2.bn3.running_var': (4096,),
+    }
+    for key, shape in swav_w2.items():
+        assert shapes[key] == shape, key
+    assert sum(k.startswith('layer') and k.endswith('conv1.weight') for k in shapes) == 3 + 4 + 6 + 3
+    assert backbone.feat_dim == 4096
+    assert infer_arch(backbone.state_dict()) == dict(arch='resnet50', width=2.0, small_input=False)
+    from benchmarks.teachers.teacher import swav_projection_head
+    with torch.device('meta'):
+        head = swav_projection_head(4096, 8192, 128)
+    assert [tuple(p.shape) for p in head.state_dict().values() if p.dim() == 2] == [(8192, 4096), (128, 8192)]
