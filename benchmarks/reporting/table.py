@@ -30,6 +30,8 @@ def _fmt(value, fmt):
         return '–'
     if not fmt:
         return str(value)
+    if fmt.endswith('d') and isinstance(value, float) and math.isfinite(value):
+        value = round(value)   # a count averaged over seeds (e.g. teacher forwards that a cache saved in some)
     try:
         return format(value, fmt)
     except (TypeError, ValueError):

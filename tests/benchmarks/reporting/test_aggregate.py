@@ -137,3 +137,14 @@ def test_a_row_trained_on_labels_is_marked_never_best_never_the_reference_and_no
     assert _cells(table, 'compress_2q', '20-NN').best
     assert any(n.startswith('‡ trained with the labels') for n in table.notes)
     assert '‡' in markdown_table(rows)
+
+
+def test_a_count_that_differs_over_seeds_is_shown_as_a_rounded_count():
+    # cc's teacher forwards: 5,000 when a seed computes the teacher features, 0 when it reads them back
+    rows = [_row('cc', s, v, teacher='t', images_seen=49920, teacher_forward_images=f)
+            for s, (v, f) in enumerate(zip(COMP, [5000, 0, 0]))]
+    cell = _cells(build_table(aggregate(rows)), 'cc', 'Images seen')
+    assert cell.text == '49,920'
+    from benchmarks.reporting.table import _fmt
+    assert _fmt(3333.3333333333335, ',d') == '3,333' and _fmt(7171.08788291577, ',d') == '7,171'
+    assert _fmt(49920, ',d') == '49,920' and _fmt(float('nan'), ',d') == '–'
