@@ -19,7 +19,7 @@ evals = dict(
     # Faster R-CNN transfer with MMDetection, one subprocess per student (needs scripts/install_detection.sh).
     # data_root None: the embedded detection data (generated once, `embedded` = DetectionSpec fields) in the
     # `format` layout ('voc' or 'coco'); else a VOCdevkit / COCO folder matching `config`.
-    # teacher=False: students only (keeps the detection stage of `make bench` near 10 minutes on 2 cores)
+    # teacher=False: students only (about 45 s per network on 2 cores; the default suite leaves detection out)
     detection=dict(config='configs/detection/embedded_voc_faster_rcnn_fpn.py', data_root=None, format='voc',
                    embedded=dict(), trials=1, timeout_s=600, options=[], teacher=False),
     raw_pixel_floor=True,     # the floor row: every feature evaluation on raw pixels
