@@ -15,10 +15,10 @@ ALL_OPTS = [*BASE_OPTS, 'evals.suites=[knn]', 'method_cfgs.moco_v2.queue_size=64
             'method_cfgs.compress_2q.bank_size=64', 'method_cfgs.compress_2q_nomom.bank_size=64',
             'method_cfgs.compress_1q.bank_size=64', 'method_cfgs.crd.num_negatives=16', 'method_cfgs.cc.num_clusters=4',
             'method_cfgs.slimclr.queue_size=64', 'method_cfgs.seed.queue_size=64', 'method_cfgs.disco.queue_size=64',
-            'method_cfgs.moco_v2_small.queue_size=64']
+            'method_cfgs.moco_v2_small.queue_size=64', 'method_cfgs.bingo.queue_size=64']
 ONE_OPTS = [*BASE_OPTS, 'evals.suites=[knn]', 'method_cfgs.compress_2q.bank_size=64']
 METHOD_ROWS = ['moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc',
-               'reg', 'reg_bn', 'seed', 'disco', 'slimclr w1', 'slimclr w0.75', 'slimclr w0.5', 'slimclr w0.25',
+               'reg', 'reg_bn', 'seed', 'disco', 'bingo', 'slimclr w1', 'slimclr w0.75', 'slimclr w0.5', 'slimclr w0.25',
                'supervised']
 
 
@@ -27,7 +27,8 @@ METHOD_ROWS = ['moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2
     ('moco_v2', []),
     ('swav', []),
     # a converted BYOL file has no projector: SEED distils the pooled backbone instead of its official head
-    ('byol_converted', ['method_cfgs.seed.teacher_feature=backbone', 'method_cfgs.disco.teacher_feature=backbone']),
+    ('byol_converted', ['method_cfgs.seed.teacher_feature=backbone', 'method_cfgs.disco.teacher_feature=backbone',
+                        'method_cfgs.bingo.teacher_feature=backbone']),
 ])
 def test_every_method_runs_with_a_public_layout_teacher(layout, extra, tmp_path, cache_dir):
     path = tmp_path / f'{layout}.pth'
