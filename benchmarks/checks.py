@@ -201,7 +201,8 @@ def size_problems(cfg, n_train: int) -> list[str]:
     limits = {'queue_size': (n_train, 'the bank would hold stale copies of the same images'),
               'bank_size': (n_train, 'the bank would hold stale copies of the same images'),
               'num_negatives': (n_train - 1, 'negatives are other training images'),
-              'num_clusters': (n_train, 'k-means needs at least one image per cluster')}
+              'num_clusters': (n_train, 'k-means needs at least one image per cluster'),
+              'bag_size': (n_train - 1, 'a bag holds other training images')}
     for name, hp in cfg.method_cfgs.items():
         for key, (limit, why) in limits.items():
             value = hp.get(key)

@@ -115,11 +115,10 @@ class BINGO(Method):
         if self.objective == 'paper':
             loss = bingo_paper_loss(sa, sp, ta, queue, self.temperature)
         else:
+            sm, lam = None, 1.0   # without CutMix: the four anchor/partner terms only
             if self.use_cutmix:
                 xm, lam = self._mix(xa1, xp1)
                 sm = self.embed(xm)
-            else:  # without CutMix the third student view is the anchor's own
-                sm, lam = sa, 1.0
             loss = bingo_loss(sa, sp, sm, ta, tp, queue, self.temperature, lam, self.weights())
         self.queue.enqueue(ta)
         return dict(loss_bingo=loss)

@@ -33,12 +33,14 @@ def queue_ce(s: torch.Tensor, t: torch.Tensor, queue: torch.Tensor, temperature:
 
 def bingo_loss(sa, sp, sm, ta, tp, queue, temperature: float, lam: float, weights=(0.5, 0.5)) -> torch.Tensor:
     """The official objective above. sa, sp, sm, ta, tp: [N, D] L2-normalised; queue [K, D];
-    ``lam`` the CutMix anchor fraction; ``weights`` (w0, w1). Scalar."""
+    ``lam`` the CutMix anchor fraction; ``weights`` (w0, w1). ``sm=None`` (CutMix off) drops the two CutMix
+    terms and averages the other four over the two student views (``/ 2``). Scalar."""
     w0, w1 = weights
     ce = lambda s, t: queue_ce(s, t, queue, temperature)  # noqa: E731
-    total = (w0 * ce(sa, ta) + w1 * ce(sa, tp) + w1 * ce(sp, ta) + w0 * ce(sp, tp)
-             + lam * ce(sm, ta) + (1 - lam) * ce(sm, tp))
-    return total.mean() / 3
+    total = w0 * ce(sa, ta) + w1 * ce(sa, tp) + w1 * ce(sp, ta) + w0 * ce(sp, tp)
+    if sm is None:
+        return total.mean() / 2
+    return (total + lam * ce(sm, ta) + (1 - lam) * ce(sm, tp)).mean() / 3
 
 
 def bingo_paper_loss(sa, sp, ta, queue, temperature: float) -> torch.Tensor:

@@ -133,6 +133,8 @@ CASES = [
     ('slimmable width 0', 'config value', _opts('method_cfgs.slimclr.widths=[1.0,0]', methods='slimclr'),
      ['widths=[1.0, 0] must be a non-empty list']),
     ('too many negatives', 'config value', _opts('method_cfgs.crd.num_negatives=5000', methods='crd'), ['at most 199']),
+    ('bag larger than the data', 'config value', _opts('method_cfgs.bingo.bag_size=200', methods='bingo'),
+     ['method_cfgs.bingo.bag_size=200 is too large', 'at most 199']),
     ('unknown backbone', 'config value', _opts('student.arch=resnet7'), ['not a known backbone']),
     ('zero width', 'config value', _opts('student.width=0'), ['student.width=0 must be a number > 0']),
     ('negative teacher epochs', 'config value', _opts('teacher.train.epochs=-1'), ['teacher.train.epochs=-1']),

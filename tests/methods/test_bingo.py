@@ -49,6 +49,8 @@ def test_official_objective_matches_numpy(weights, lam):
     t = [torch.from_numpy(a) for a in (sa, sp, sm, ta, tp, q)]
     got = bingo_loss(*t[:5], t[5], 0.2, lam, weights)
     assert got.item() == pytest.approx(expected, rel=1e-5)
+    four = np.mean(w0 * ce(sa, ta) + w1 * ce(sa, tp) + w1 * ce(sp, ta) + w0 * ce(sp, tp)) / 2
+    assert bingo_loss(t[0], t[1], None, t[3], t[4], t[5], 0.2, lam, weights).item() == pytest.approx(four, rel=1e-5)
     paper = bingo_paper_loss(t[0], t[1], t[3], t[5], 0.2)
     assert paper.item() == pytest.approx(np.mean(ce(sa, ta) + ce(sp, ta)), rel=1e-5)
 
