@@ -7,7 +7,8 @@ it is the package `benchmarks._configs` (package_dir maps it onto configs/; its 
 namespace packages, so every config file goes in as a module file and setuptools warns about none),
 which benchmarks/config.py reads when it is not running from a checkout. The folder layout is kept, so
 the suites' relative ``_base_`` references (``../_base_/...``) resolve inside the installed copy.
-Config files other than .py would need a ``package_data`` entry.
+Config files other than .py would need a ``package_data`` entry; the class lists of benchmarks/data/class_lists/
+(ImageNet-100's) have one.
 """
 from setuptools import find_namespace_packages, find_packages, setup
 
@@ -18,4 +19,5 @@ CONFIG_PACKAGES = ['benchmarks._configs'] + [
 setup(
     packages=find_packages(include=['methods', 'methods.*', 'benchmarks', 'benchmarks.*']) + CONFIG_PACKAGES,
     package_dir={'benchmarks._configs': 'configs'},
+    package_data={'benchmarks.data': ['class_lists/*.txt']},
 )

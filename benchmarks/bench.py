@@ -111,10 +111,13 @@ class BenchRun:
     def prepare_data(self) -> None:
         """The datasets, an external retrieval set and the evaluations' own data (detection), so a bad
         path or a generation problem shows before any training."""
-        from benchmarks.data.datasets import build_datasets
+        from benchmarks.data.sources import build_datasets
         cfg = self.cfg
         self.log(f"data: {'embedded shapes (generated once into the cache)' if cfg.data.type == 'embedded' else cfg.data.root}")
-        self.train_set, self.val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
+        self.train_set, self.val_set, self.probe_set, self.data_text = build_datasets(cfg.data.to_dict(), ['center'],
+                                                                                       cfg.seed)
+        if cfg.data.type != 'embedded':
+            self.log(f'data: {self.data_text}')
         self.image_size = self.train_set.image_size
         self.retrieval_set = self.external_retrieval_set(cfg, self.suite, self.image_size)
         self._record_skipped_images()
@@ -125,11 +128,15 @@ class BenchRun:
                            evals_key=self.ekey, config=cfg.to_dict())
         b = self.budget
         self.caption = (f"**{cfg.get('suite', 'custom')}** suite — {self.suite.caption()}. Data: "
-                        f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
-                        f"({len(self.train_set)} train / {len(self.val_set)} val, {self.image_size} px). Budget: "
+                        f"{self._data_caption()}. Budget: "
                         f"{b['epochs']} epochs, batch {b['batch_size']}, {b['optimizer']['type']} lr "
                         f"{b['optimizer']['lr']}, {b['schedule']['type']} schedule, {self._seeds_text()}. GMACs at "
                         f"{self.image_size} px unless noted.")
+
+    def _data_caption(self) -> str:
+        if self.cfg.data.type == 'embedded':  # the wording of every embedded leaderboard so far
+            return f'embedded shapes ({len(self.train_set)} train / {len(self.val_set)} val, {self.image_size} px)'
+        return f'{self.data_text}; {self.image_size} px'
 
     @staticmethod
     def external_retrieval_set(cfg, suite, image_size: int):
@@ -142,11 +149,11 @@ class BenchRun:
 
     def _record_skipped_images(self) -> None:
         """``data.on_corrupt='skip'``: the images left out (before and during training)."""
-        if self.info.is_main and self.cfg.data.type == 'imagefolder':
+        sets = [s for s in dict.fromkeys((self.train_set, self.probe_set, self.val_set)) if hasattr(s, 'skipped')]
+        if self.info.is_main and sets:
             from benchmarks.data.imagefolder import write_skipped_images
             path = self.work_dir / 'skipped_images.txt'
-            n = write_skipped_images(path, self.train_set.skipped, self.val_set.skipped,
-                                     self.train_set.failed_images(), self.val_set.failed_images())
+            n = write_skipped_images(path, *[s.skipped for s in sets], *[s.failed_images() for s in sets])
             if n:
                 self.log(f'{n} unreadable image(s) left out (data.on_corrupt=skip): listed in {path}')
 
@@ -308,7 +315,12 @@ class BenchRun:
             self.log(f'[{name}] preparing: {cls.__name__}.prepare (cached by teacher, data and settings)')
         prepared = cls.prepare(self.contexts[cls.needs_teacher], method_cfg)
         prepare_time = time.perf_counter() - start
-        views = self.train_set.with_recipes([aug] * cls.num_views)
+        source = self.train_set
+        if cls.uses_labels and not source.labelled:  # e.g. STL-10: labels exist only on the probe split
+            source = self.probe_set
+            self.log(f'[{name}] trains on labels: the {source.name} split ({len(source)} images), the training '
+                     f'split ({self.train_set.name}) has none')
+        views = source.with_recipes([aug] * cls.num_views)
         if cls.partner_views:  # the last views show a partner from the sample's bag (prepare computed the bags)
             views = views.with_partners(prepared['bags'], cls.partner_views)
         outputs, hooks = None, ()
@@ -402,7 +414,7 @@ class BenchRun:
 
             def store(evaluator, metrics):
                 self.seed_folder.save_metrics(method, f'{suffix}.{evaluator}', self.ekey, metrics)
-        return self.suite.evaluate(backbone, name, self.train_set, self.val_set, self.image_size, self.device,
+        return self.suite.evaluate(backbone, name, self.probe_set, self.val_set, self.image_size, self.device,
                                    self.seed, retrieval_set=self.retrieval_set, backbone_path=backbone_path,
                                    kind=kind, log=self.log, cached=cached, store=store)
 

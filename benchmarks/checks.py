@@ -108,8 +108,9 @@ def arch_problems(arch: dict, where: str) -> list[str]:
 def data_problems(data: dict) -> list[str]:
     """The values of the data section (not the folder's contents: `benchmarks.plan.training_set_size`)."""
     p: list[str] = []
+    from benchmarks.data.sources import KINDS, TRAIN_SPLITS
     kind = data.get('type')
-    if not _need(p, kind in ('embedded', 'imagefolder'), 'data.type', kind, "'embedded' or 'imagefolder'"):
+    if not _need(p, kind in KINDS, 'data.type', kind, 'one of ' + ', '.join(repr(k) for k in KINDS)):
         return p
     size = data.get('image_size')
     _need(p, _int(size) and size >= 16, 'data.image_size', size, 'an integer >= 16 (pixels)')
@@ -131,6 +132,12 @@ def data_problems(data: dict) -> list[str]:
         for key in ('class_colour_prob', 'class_texture_prob'):
             if key in data:
                 _need(p, _num(data[key]) and 0 <= data[key] <= 1, f'data.{key}', data[key], 'a probability in [0, 1]')
+    if kind == 'stl10' and data.get('train_split') is not None:
+        _need(p, data['train_split'] in TRAIN_SPLITS, 'data.train_split', data['train_split'],
+              ' or '.join(repr(s) for s in TRAIN_SPLITS))
+    for key in ('classes_file', 'val_labels'):
+        if data.get(key) and not Path(data[key]).is_file():
+            p.append(f'data.{key}={data[key]!r} is not a file; give an existing file or leave data.{key} unset.')
     from benchmarks.data.imagefolder import check_options
     try:
         check_options(data.get('verify_images', 'header'), data.get('on_corrupt', 'fail'))
@@ -172,25 +179,15 @@ def compare_to_problem(cfg) -> str | None:
 
 
 def training_set_size(cfg) -> int:
-    """Images in the training split; ImageFolder images are checked now (``data.verify_images``,
-    ``data.on_corrupt``), not mid-training."""
-    if cfg.data.type == 'imagefolder':
-        if not cfg.data.get('root'):
-            what = cfg.data.get('description') or 'an ImageFolder dataset with train/ and val/'
-            raise DataError(f"the {cfg.get('suite', 'chosen')} suite trains on {what}, and no dataset folder was given. "
-                            f'Pass it with --data-root DIR (the folder that contains train/ and val/).')
-        root = Path(cfg.data.root)
-        if not root.is_dir():
-            raise DataError(f'--data-root {root} is not a directory. Pass the folder that contains train/ and val/.')
-        from benchmarks.data.imagefolder import check_options, verify_split
-        checks = (cfg.data.get('verify_images', 'header'), cfg.data.get('on_corrupt', 'fail'))
-        check_options(*checks)
-        n_train = len(verify_split(root / 'train', *checks)[1])
-        verify_split(root / 'val', *checks)
-        return n_train
-    from benchmarks.data.synthetic import SyntheticSpec
-    spec = SyntheticSpec(**{k: v for k, v in cfg.data.items() if k in SyntheticSpec.__dataclass_fields__})
-    return spec.num_classes * spec.train_per_class
+    """Images in the training split, after the structure check of the dataset's files (and, for image
+    files, the ``data.verify_images`` / ``data.on_corrupt`` check): `benchmarks.data.sources`."""
+    from benchmarks.data.sources import training_images
+    if cfg.data.type != 'embedded' and not cfg.data.get('root'):
+        from benchmarks.data.sources import KINDS
+        what = cfg.data.get('description') or KINDS[cfg.data.type].title
+        raise DataError(f"the {cfg.get('suite', 'chosen')} suite trains on {what}, and no dataset folder was given. "
+                        f'Pass it with --data-root DIR ({KINDS[cfg.data.type].layout}); nothing is downloaded.')
+    return training_images(cfg.data.to_dict())
 
 
 def size_problems(cfg, n_train: int) -> list[str]:

@@ -114,7 +114,8 @@ def resolve(suite: str, methods: list[str] | None = None, options: dict | None =
     if seed is not None:
         cfg.seed = seed
     if data_root is not None:
-        cfg.data.type = 'imagefolder'
+        if cfg.data.get('type', 'embedded') == 'embedded':  # a suite of another kind (cifar100, ...) keeps it
+            cfg.data.type = 'imagefolder'
         cfg.data.root = str(data_root)
     if teacher is not None:
         cfg.teacher.checkpoint = str(teacher)

@@ -82,6 +82,7 @@ def test_wheel_holds_the_packages_and_configs_not_the_tests(wheel):
     configs = sorted(p.relative_to(ROOT / 'configs').as_posix() for p in (ROOT / 'configs').rglob('*.py')
                      if '__pycache__' not in p.parts)
     assert configs and all(f'benchmarks/_configs/{c}' in names for c in configs)
+    assert 'benchmarks/data/class_lists/imagenet100_cmc.txt' in names   # the ImageNet-100 class list
     assert not [n for n in names if n.endswith('.pyc') or '__pycache__' in n]
     entry_points = next(zipfile.Path(wheel, n).read_text() for n in names if n.endswith('entry_points.txt'))
     for script, target in zip(SCRIPTS, ('bench', 'evaluate', 'report')):

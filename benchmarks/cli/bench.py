@@ -52,7 +52,10 @@ def parse_args(argv=None):
     p.add_argument('--config', default='default',
                    help='suite name in configs/suites/ or a path to a .py config (default: default)')
     p.add_argument('--data-root', default=None,
-                   help='an ImageFolder dataset root with train/ and val/ (default: the embedded generated data)')
+                   help="the dataset folder: for a suite on the embedded data, an ImageFolder root with train/ and "
+                        "val/ (the default is the generated data); for a suite of another data.type (cifar10, "
+                        "cifar100, stl10, imagenet, imagenet100, tiny_imagenet) the folder holding its files as "
+                        "the official archive unpacks them, e.g. the one that contains cifar-100-python/")
     p.add_argument('--teacher', default=None,
                    help='teacher checkpoint (MoCo v1/v2/v3, SwAV, BYOL-/SimCLR-converted, CompRess/SEED students, '
                         'torchvision or this project\'s format; layout and architecture read from the file); '

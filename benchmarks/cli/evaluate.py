@@ -130,7 +130,7 @@ def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
     import torch
 
     from benchmarks.bench import BenchRun
-    from benchmarks.data.datasets import build_datasets
+    from benchmarks.data.sources import build_datasets
     from benchmarks.engine.provenance import device_name, git_commit, versions
     from benchmarks.engine.run_folder import write_json
     from benchmarks.engine.runner import resolve_device
@@ -143,7 +143,7 @@ def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
     cfg.dump(str(out / 'config.py'))
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    train_set, val_set = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)
+    _, val_set, train_set, data_text = build_datasets(cfg.data.to_dict(), ['center'], cfg.seed)  # probes fit on the probe split
     suite = EvalSuite(cfg.evals.to_dict())
     retrieval_set = BenchRun.external_retrieval_set(cfg, suite, train_set.image_size)
     path = None
@@ -160,7 +160,7 @@ def evaluate_checkpoint(cfg, backbone, name: str, out: Path) -> list[dict]:
                       git_commit=git_commit(), versions=versions(), metrics=metrics).to_dict()]
     write_json(out / 'rows.json', rows)
     caption = (f"Evaluation of {name} — {suite.caption()}. Data: "
-               f"{'embedded shapes' if cfg.data.type == 'embedded' else cfg.data.root} "
-               f"({len(train_set)} train / {len(val_set)} val, {train_set.image_size} px).")
+               + (f"embedded shapes ({len(train_set)} train / {len(val_set)} val, {train_set.image_size} px)."
+                  if cfg.data.type == 'embedded' else f'{data_text}; {train_set.image_size} px.'))
     write_leaderboard(rows, out, caption)
     return rows

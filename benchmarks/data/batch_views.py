@@ -63,6 +63,19 @@ class BatchViews:
         self.recipe, self.size = recipe, size
         self.blur_kernel, self.blur_sigma = blur_params(size)
 
+    def center_box(self, h: int, w: int) -> tuple:
+        """(left, top, right, bottom) in input pixels of the ``center`` view: the square that
+        `benchmarks.data.views.CenterView` keeps (short side resized to round(size / 0.875), centre crop
+        ``size``), mapped back to the input, so one bilinear resize of it gives the same view (without the
+        antialiasing of the per-sample path). The whole image when it already is ``size`` x ``size``."""
+        if (h, w) == (self.size, self.size):
+            return 0, 0, w, h
+        short = int(round(self.size / 0.875))
+        nh, nw = (short, int(short * w / h)) if h <= w else (int(short * h / w), short)
+        top, left = int(round((nh - self.size) / 2.0)), int(round((nw - self.size) / 2.0))
+        sy, sx = h / nh, w / nw
+        return left * sx, top * sy, (left + self.size) * sx, (top + self.size) * sy
+
     def sample_params(self, seed: int, epoch: int, indices, view: int, h: int, w: int) -> dict:
         """Per-sample parameters, each sample from its own (seed, epoch, index, view) generator."""
         n = len(indices)
@@ -75,7 +88,7 @@ class BatchViews:
         for k, idx in enumerate(indices):
             rng = np.random.default_rng(view_seed(seed, epoch, int(idx), view))
             if self.recipe == 'center':
-                boxes[k] = (0, 0, w, h)
+                boxes[k] = self.center_box(h, w)
                 continue
             top, left, ch, cw = _rrc_box(rng, h, w, CROP_SCALE[self.recipe])
             boxes[k] = (left, top, left + cw, top + ch)

@@ -1,4 +1,6 @@
-"""Datasets returning ``(index, views, label)``: the embedded default and any ImageFolder by path.
+"""Datasets returning ``(index, views, label)``: images in memory (`ArrayDataset`: the embedded default,
+CIFAR, STL-10) or listed as files (`ImageFilesDataset`: any ImageFolder, ImageNet, Tiny-ImageNet); which
+kind a suite uses is `benchmarks.data.sources` (``data.type``).
 
 * ``index``: the sample's position in its split (stable: used for per-sample seeding and, later, for
   caches keyed by sample);
@@ -46,6 +48,8 @@ class ViewDataset(Dataset):
     labels: np.ndarray
     classes: list
     batched_views = False   # True: every image has the same size, views are made per batch
+    labelled = True         # False: an unlabelled split (STL-10's), labels are -1; evaluations use another split
+    name = ''               # what the split is, for captions and logs ('CIFAR-100 train')
 
     def __init__(self, recipes=('center',), image_size: int = 64, seed: int = 0):
         self.recipes = list(recipes)
@@ -109,61 +113,49 @@ class ViewDataset(Dataset):
         return clone
 
 
-class EmbeddedDataset(ViewDataset):
-    """The procedurally generated default (`benchmarks.data.synthetic`), held in memory as uint8."""
+class ArrayDataset(ViewDataset):
+    """Fixed-size images held in memory: ``images`` uint8 ``[N, 3, H, W]`` (a tensor, or a numpy array --
+    also a read-only memory map, copied one image at a time), ``labels`` int64 ``[N]`` (-1 throughout for
+    an unlabelled split), ``classes`` the class names. Views are made per batch (`BatchViewCollate`)."""
 
     batched_views = True
 
-    def __init__(self, split: str, spec: SyntheticSpec, recipes=('center',), seed: int = 0, cache_dir=None):
-        super().__init__(recipes, spec.image_size, seed)
-        root = materialise(spec, cache_dir)
-        arrays = np.load(root / f'{split}.npz')
-        self.images = torch.from_numpy(np.ascontiguousarray(arrays['images'].transpose(0, 3, 1, 2)))
-        self.labels = arrays['labels']
-        self.classes = spec.class_names
+    def __init__(self, images, labels, classes, recipes=('center',), image_size: int = 64, seed: int = 0,
+                 name: str = ''):
+        super().__init__(recipes, image_size, seed)
+        self.images, self.labels, self.classes, self.name = images, np.asarray(labels, dtype=np.int64), list(classes), name
+        self.labelled = bool(len(self.labels)) and bool((self.labels >= 0).all())
 
     def load(self, i):
-        return self.images[i]
+        img = self.images[i]
+        return img if isinstance(img, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(img))
 
 
-class ImageFolderDataset(ViewDataset):
-    """Any torchvision-ImageFolder layout: ``root/{train,val}/<class>/<image>``.
+class EmbeddedDataset(ArrayDataset):
+    """The procedurally generated default (`benchmarks.data.synthetic`), held in memory as uint8."""
 
-    Images are decoded as RGB uint8 ``[3, H, W]`` with `benchmarks.data.imagefolder.decode_rgb`
-    (torchvision.io; Pillow for BMP/TIFF/Netpbm, which torchvision.io cannot decode) and
-    resized/cropped by the view recipes. ``labels`` int64 ``[N]`` are positions in ``classes`` (the
-    sorted class folders).
+    def __init__(self, split: str, spec: SyntheticSpec, recipes=('center',), seed: int = 0, cache_dir=None):
+        root = materialise(spec, cache_dir)
+        arrays = np.load(root / f'{split}.npz')
+        super().__init__(torch.from_numpy(np.ascontiguousarray(arrays['images'].transpose(0, 3, 1, 2))),
+                         arrays['labels'], spec.class_names, recipes, spec.image_size, seed, name=f'embedded {split}')
 
-    Unreadable images (policy in `benchmarks.data.imagefolder`'s docstring):
 
-    * ``verify`` ('header' | 'decode' | 'none', ``data.verify_images``) checks every image here, before
-      training; ``on_corrupt`` ('fail' | 'skip', ``data.on_corrupt``) then raises `DataError` or leaves
-      the bad files out. ``skipped`` lists the files left out as ``(path, reason)``; the class list is
-      the folders', so class ids stay aligned with train/ and val/ whatever was skipped. The constructor
-      checks nothing by default (``verify='none'``); `build_datasets` passes the config (default 'header').
-    * A file that passed the check but fails to decode when loaded: 'fail' raises `DataError` naming
-      it; 'skip' loads a deterministic substitute instead -- the next index (wrapping around) *of the
-      same class* that decodes, so the image still matches ``labels[i]`` (which evaluations read
-      directly); only when no image of that class decodes, the next index of any class. The file is
-      recorded once per dataset in `ImageFolderDataset.failed_images` with a `CorruptImageWarning`, and remembered by
-      this dataset (and its `with_recipes` clones) so it is not decoded again. Deviation from plainly taking
-      the next index: same class first, to keep the linear probe's labels right. Records made in
-      DataLoader worker processes stay in those processes (their warnings still reach stderr).
-    """
+class ImageFilesDataset(ViewDataset):
+    """Images listed as ``samples`` ``[(path, label)]`` (labels = positions in ``classes``), decoded per
+    sample; ``where`` names the split in messages (a folder). The base of `ImageFolderDataset` and of the
+    file-list datasets of `benchmarks.data.imagenet` (ImageNet with a flat val/, ImageNet-100,
+    Tiny-ImageNet). ``verify`` / ``on_corrupt``: the image check of `ImageFolderDataset` (its docstring)."""
 
-    def __init__(self, root, split: str, recipes=('center',), image_size: int = 64, seed: int = 0,
-                 classes=None, verify: str = 'none', on_corrupt: str = 'fail'):
+    def __init__(self, samples, classes, where, recipes=('center',), image_size: int = 64, seed: int = 0,
+                 verify: str = 'none', on_corrupt: str = 'fail', name: str = ''):
         super().__init__(recipes, image_size, seed)
         check_options(verify, on_corrupt)
-        split_dir = Path(root) / split
-        found, samples = scan_imagefolder(split_dir)
-        if classes is not None and found != list(classes):
-            raise DataError(f'{Path(root) / split} has classes {found[:5]}... but train/ has {list(classes)[:5]}...; '
-                            f'train/ and val/ must contain the same class folders.')
-        samples, self.skipped = apply_corrupt_policy(samples, check_images(samples, verify), on_corrupt, split_dir)
+        samples, self.skipped = apply_corrupt_policy(samples, check_images(samples, verify), on_corrupt, where)
         self.on_corrupt = on_corrupt
-        self.split_dir = split_dir
-        self.classes = found
+        self.split_dir = Path(where)
+        self.classes = list(classes)
+        self.name = name or str(where)
         self.paths = [p for p, _ in samples]
         self.labels = np.array([c for _, c in samples], dtype=np.int64)
         self._failed = {}       # index -> reason, for files that failed to decode in this process
@@ -218,6 +210,42 @@ class ImageFolderDataset(ViewDataset):
                         f'dataset files and extract or download them again.')
 
 
+class ImageFolderDataset(ImageFilesDataset):
+    """Any torchvision-ImageFolder layout: ``root/{train,val}/<class>/<image>``.
+
+    Images are decoded as RGB uint8 ``[3, H, W]`` with `benchmarks.data.imagefolder.decode_rgb`
+    (torchvision.io; Pillow for BMP/TIFF/Netpbm, which torchvision.io cannot decode) and
+    resized/cropped by the view recipes. ``labels`` int64 ``[N]`` are positions in ``classes`` (the
+    sorted class folders).
+
+    Unreadable images (policy in `benchmarks.data.imagefolder`'s docstring):
+
+    * ``verify`` ('header' | 'decode' | 'none', ``data.verify_images``) checks every image here, before
+      training; ``on_corrupt`` ('fail' | 'skip', ``data.on_corrupt``) then raises `DataError` or leaves
+      the bad files out. ``skipped`` lists the files left out as ``(path, reason)``; the class list is
+      the folders', so class ids stay aligned with train/ and val/ whatever was skipped. The constructor
+      checks nothing by default (``verify='none'``); `build_datasets` passes the config (default 'header').
+    * A file that passed the check but fails to decode when loaded: 'fail' raises `DataError` naming
+      it; 'skip' loads a deterministic substitute instead -- the next index (wrapping around) *of the
+      same class* that decodes, so the image still matches ``labels[i]`` (which evaluations read
+      directly); only when no image of that class decodes, the next index of any class. The file is
+      recorded once per dataset in `ImageFolderDataset.failed_images` with a `CorruptImageWarning`, and remembered by
+      this dataset (and its `with_recipes` clones) so it is not decoded again. Deviation from plainly taking
+      the next index: same class first, to keep the linear probe's labels right. Records made in
+      DataLoader worker processes stay in those processes (their warnings still reach stderr).
+    """
+
+    def __init__(self, root, split: str, recipes=('center',), image_size: int = 64, seed: int = 0,
+                 classes=None, verify: str = 'none', on_corrupt: str = 'fail'):
+        check_options(verify, on_corrupt)  # a typo in the policy is reported before the folder is scanned
+        split_dir = Path(root) / split
+        found, samples = scan_imagefolder(split_dir)
+        if classes is not None and found != list(classes):
+            raise DataError(f'{Path(root) / split} has classes {found[:5]}... but train/ has {list(classes)[:5]}...; '
+                            f'train/ and val/ must contain the same class folders.')
+        super().__init__(samples, found, split_dir, recipes, image_size, seed, verify, on_corrupt)
+
+
 # settings of the pre-training image check: they decide whether a run starts, not what the data is
 DATA_CHECK_KEYS = ('verify_images', 'on_corrupt')
 
@@ -226,28 +254,6 @@ def data_identity(data_cfg: dict) -> dict:
     """The ``data`` section as far as it determines the images (cache keys of teachers and prepared
     results): the image-check policy is left out, so changing it reuses the caches."""
     return {k: v for k, v in dict(data_cfg).items() if k not in DATA_CHECK_KEYS}
-
-
-def build_datasets(data_cfg: dict, recipes, seed: int, cache_dir=None):
-    """(train, val) datasets from the ``data`` section of a suite config.
-
-    For ``type='imagefolder'``: ``verify_images`` (default 'header') and ``on_corrupt`` (default
-    'fail') apply to both splits; see `ImageFolderDataset` and `benchmarks.data.imagefolder`.
-    """
-    kind = data_cfg.get('type', 'embedded')
-    if kind == 'embedded':
-        spec = SyntheticSpec(**{k: v for k, v in data_cfg.items() if k in SyntheticSpec.__dataclass_fields__})
-        return (EmbeddedDataset('train', spec, recipes, seed, cache_dir),
-                EmbeddedDataset('val', spec, ('center',), seed, cache_dir))
-    if kind == 'imagefolder':
-        if not data_cfg.get('root'):
-            raise DataError('data.type is imagefolder but data.root is empty; pass --data-root DIR.')
-        checks = dict(verify=data_cfg.get('verify_images') or 'header', on_corrupt=data_cfg.get('on_corrupt') or 'fail')
-        train = ImageFolderDataset(data_cfg['root'], 'train', recipes, data_cfg['image_size'], seed, **checks)
-        val = ImageFolderDataset(data_cfg['root'], 'val', ('center',), data_cfg['image_size'], seed,
-                                 classes=train.classes, **checks)
-        return train, val
-    raise DataError(f"unknown data.type {kind!r}; use 'embedded' or 'imagefolder'.")
 
 
 @DATA_SAMPLERS.register_module()

@@ -85,14 +85,14 @@ def scan_imagefolder(split_dir: Path):
                         f'folder, e.g. {split_dir}/<class_name>/img001.jpg.')
     samples = []
     for c, name in enumerate(classes):
-        for path in _image_files(split_dir / name):
+        for path in image_files(split_dir / name):
             samples.append((path, c))
     if not samples:
         raise DataError(f'{split_dir} contains no images with a known extension ({", ".join(IMG_EXTENSIONS)}).')
     return classes, samples
 
 
-def _image_files(folder: Path) -> list:
+def image_files(folder: Path) -> list:
     """Image files under ``folder``, sorted, following symbolic links to folders and files as torchvision's
     ``ImageFolder`` does (ImageNet-100 and other subsets are usually built from symlinked class folders).
     A link back into a folder of its own ancestry would recurse forever: refused with the link named."""

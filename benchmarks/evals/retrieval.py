@@ -155,7 +155,8 @@ class RetrievalEvaluator(Evaluator):
         return numbered_columns(keys, r'retrieval_r(\d+)', 'R@{}', fmt='.1f', group='retrieval', better='max')
 
     def caption(self):
-        where = 'the val split' if self.cfg.get('dataset', 'val_split') == 'val_split' else self.cfg['dataset']
+        where = ('the evaluation split' if self.cfg.get('dataset', 'val_split') == 'val_split'
+                 else self.cfg['dataset'])
         return (f"retrieval Recall@{'/'.join(str(k) for k in self.cfg.get('ks', [1, 2, 4, 8]))} on {where}, "
                 f"second half of the classes, each query against the others (Oh Song et al. 2016)")
 

@@ -79,7 +79,7 @@ class EvalSuite:
     def caption(self) -> str:
         """One clause per selected evaluation, for the leaderboard caption."""
         parts = [e.caption() for e in self.evaluators if e.caption()]
-        return '; '.join(parts) + '; final epoch, %'
+        return '; '.join(parts) + '; final epoch, %' if parts else 'cost columns only (no accuracy evaluation selected)'
 
     def setup(self, log: Callable = print) -> None:
         for e in self.evaluators:

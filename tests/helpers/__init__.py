@@ -3,6 +3,7 @@
     tests.helpers                       ROOT, tiny students/batches, numpy references, prepare_context
     tests.helpers.bench                 BASE_OPTS: --cfg-options for test-sized tools/bench.py runs
     tests.helpers.data                  TINY synthetic spec, write_imagefolder
+    tests.helpers.native_data           CIFAR / STL-10 / Tiny-ImageNet / ImageNet files in their own formats
     tests.helpers.detection             TINY: --det-cfg-options for a two-iteration detection fine-tune
     tests.helpers.checkpoints           synthetic teacher checkpoints in every public layout
     tests.helpers.make_teacher_checkpoint   CLI over checkpoints (python -m tests.helpers.make_teacher_checkpoint)

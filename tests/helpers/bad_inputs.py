@@ -89,6 +89,48 @@ def _half_backbone(path, torch):
     torch.save(obj, path)
 
 
+# a dataset suite cut to test size (networks and budget; banks within the few generated images)
+NATIVE_OPTS = ['budget.epochs=1', 'budget.batch_size=8', 'teacher.train.epochs=1', 'teacher.arch.width=0.125',
+               'student.width=0.125', 'method_cfgs.compress_2q.bank_size=8']
+
+
+def _native(suite, make=None, *extra):
+    def build(tmp):
+        args = ['--config', suite, '--methods', 'compress_2q']
+        if make is not None:
+            root = Path(tmp) / 'data'
+            root.mkdir(parents=True, exist_ok=True)
+            make(root)
+            args += ['--data-root', str(root)]
+        return [*args, '--cfg-options', *NATIVE_OPTS, *extra]
+    return build
+
+
+def _cifar_without_test(root):
+    from tests.helpers.native_data import write_cifar
+    write_cifar(root, 'cifar100', n_train=16, n_test=8)
+    (root / 'cifar-100-python' / 'test').unlink()
+
+
+def _stl_truncated(root):
+    from tests.helpers.native_data import write_stl10
+    write_stl10(root, n_train=8, n_test=4, n_unlabeled=16)
+    path = root / 'stl10_binary' / 'unlabeled_X.bin'
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+def _flat_val_unlabelled(tmp):
+    """ImageNet-100 over two listed classes whose val/ is flat and has lost its label file."""
+    from tests.helpers.native_data import wnid, write_imagenet
+    root = Path(tmp) / 'data'
+    wnids = [wnid(k) for k in range(2)]
+    write_imagenet(root, wnids, per_class=4, val_per_class=1, val_layout='flat', label_file='loc_csv')
+    (root / 'LOC_val_solution.csv').unlink()
+    (root / 'classes.txt').write_text('\n'.join(wnids) + '\n')
+    return ['--config', 'imagenet100_resnet18', '--methods', 'compress_2q', '--data-root', str(root),
+            '--cfg-options', *NATIVE_OPTS, 'data.image_size=32', f'data.classes_file={root / "classes.txt"}']
+
+
 CASES = [
     # --- command-line flags
     ('misspelt method', 'CLI flag', _args('--methods', 'compres_2q'), ['unknown method', 'compres_2q']),
@@ -157,6 +199,15 @@ CASES = [
      _folder(lambda root: [(root / s / 'cat').mkdir(parents=True) for s in ('train', 'val')]), ['contains no images']),
     ('corrupt image', 'data folder', _folder(_corrupt), ['bad.jpg']),
     ('symlink loop', 'data folder', _folder(_loop), ['symbolic link into one of its own parent folders']),
+    ('dataset suite without --data-root', 'data folder', _native('cifar100_resnet18'),
+     ['no dataset folder was given', 'cifar-100-python/']),
+    ('CIFAR folder missing a batch', 'data folder', _native('cifar100_resnet18', _cifar_without_test),
+     ['incomplete CIFAR-100 folder', 'test is missing']),
+    ('truncated STL-10 binary', 'data folder', _native('stl10_resnet18', _stl_truncated),
+     ['unlabeled_X.bin', 'not a whole number of']),
+    ('flat ImageNet val without labels', 'data folder', _flat_val_unlabelled,
+     ['is flat', 'no label file was found']),
+    ('unknown data.type', 'config value', _opts('data.type=cifar1000'), ["data.type='cifar1000'"]),
     # --- checkpoint files
     ('checkpoint of unknown layout', 'checkpoint file', _checkpoint(_unknown_keys), ['teacher.pth']),
     ('not a checkpoint', 'checkpoint file', _checkpoint(_not_a_checkpoint), ['teacher.pth']),

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.data.datasets import build_datasets  # noqa: E402
+from benchmarks.data.sources import build_datasets  # noqa: E402
 from benchmarks.engine.distributed import dist_info, init_distributed  # noqa: E402
 from benchmarks.engine.runner import build_method, train_method  # noqa: E402
 from benchmarks.teachers.teacher import Teacher  # noqa: E402
@@ -43,7 +43,7 @@ def main():
     info = init_distributed('cpu')
     torch.set_num_threads(1)
     data = dict(type='embedded', num_classes=4, train_per_class=16, val_per_class=2, image_size=32, seed=0)
-    train_set, _ = build_datasets(data, ['center'], seed=0)
+    train_set, *_ = build_datasets(data, ['center'], seed=0)
     torch.manual_seed(0)
     backbone = build_backbone('resnet18', width=0.125, small_input=True)
     teacher = Teacher(backbone, mlp_head(backbone.feat_dim, backbone.feat_dim, 16), name='tiny')

@@ -5,7 +5,8 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from benchmarks.data.batch_views import BatchViews, _blur, _hsv_to_rgb, _rgb_to_hsv
-from benchmarks.data.datasets import DataError, EmbeddedDataset, ImageFolderDataset, build_datasets
+from benchmarks.data.datasets import DataError, EmbeddedDataset, ImageFolderDataset
+from benchmarks.data.sources import build_datasets
 from benchmarks.data.synthetic import SHAPE_NAMES, SyntheticSpec, generate_split, materialise
 from tests.helpers.data import TINY, write_imagefolder
 
@@ -82,7 +83,7 @@ def test_rrc_boxes_stay_inside_the_image():
 
 def test_imagefolder_loader(tmp_path):
     root = write_imagefolder(tmp_path / 'folder')
-    train, val = build_datasets(dict(type='imagefolder', root=str(root), image_size=32), ['compress'], seed=0)
+    train, val, _, _ = build_datasets(dict(type='imagefolder', root=str(root), image_size=32), ['compress'], seed=0)
     assert len(train) == 24 and len(val) == 12 and train.classes == sorted(TINY.class_names)
     index, views, label = train[3]
     assert views[0].shape == (3, 32, 32) and views[0].dtype == torch.uint8

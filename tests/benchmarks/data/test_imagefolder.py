@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmarks.data.datasets import ImageFolderDataset, build_datasets
+from benchmarks.data.datasets import ImageFolderDataset
+from benchmarks.data.sources import build_datasets
 from benchmarks.errors import ConfigError, DataError
 from benchmarks.data.imagefolder import (CorruptImageWarning, ImageCheck, apply_corrupt_policy, check_images,
                                     corrupt_images_message, decode_rgb, header_problem, sniff_format,
@@ -186,7 +187,7 @@ def test_fail_is_the_default_of_build_datasets(tmp_path):
     with pytest.raises(ConfigError, match="data.on_corrupt='ignore'"):
         build_datasets(dict(type='imagefolder', root=str(root), image_size=16, on_corrupt='ignore'), ['center'], 0)
     # verify_images='none' keeps the old behaviour: the bad file is only found when loaded
-    train, _ = build_datasets(dict(type='imagefolder', root=str(root), image_size=16, verify_images='none'),
+    train, *_ = build_datasets(dict(type='imagefolder', root=str(root), image_size=16, verify_images='none'),
                               ['center'], seed=0)
     bad = [i for i, p in enumerate(train.paths) if p.name == 'zz.png'][0]
     with pytest.raises(DataError, match='zz.png.*data.on_corrupt=skip'):
@@ -220,7 +221,7 @@ def test_skip_keeps_an_emptied_class_and_val_alignment(tmp_path):
     for p in (root / 'train' / 'bee').iterdir():
         p.write_bytes(b'')                                    # every train image of 'bee' is bad
     with pytest.warns(CorruptImageWarning):
-        train, val = build_datasets(dict(type='imagefolder', root=str(root), image_size=16, on_corrupt='skip'),
+        train, val, *_ = build_datasets(dict(type='imagefolder', root=str(root), image_size=16, on_corrupt='skip'),
                                     ['center'], seed=0)
     assert train.classes == val.classes == ['ant', 'bee', 'cat']
     assert train.labels.tolist() == [0, 0, 2, 2] and val.labels.tolist() == [0, 0, 1, 1, 2, 2]

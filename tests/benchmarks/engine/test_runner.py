@@ -68,9 +68,9 @@ def test_no_host_device_sync_inside_training_steps(method, cfg, tmp_path, monkey
     """Every ``.item()`` / ``bool()`` / ``float()`` on a tensor is a host-device sync on a GPU. Over 24
     steps with one log interval, the whole training (runner, hooks, method) may read the device only a
     constant number of times: at the log interval and divergence check, never per step."""
-    from benchmarks.data.datasets import build_datasets
+    from benchmarks.data.sources import build_datasets
     from benchmarks.engine.runner import train_method
-    train, _ = build_datasets(dict(type='embedded', num_classes=4, train_per_class=48, val_per_class=2,
+    train, *_ = build_datasets(dict(type='embedded', num_classes=4, train_per_class=48, val_per_class=2,
                                    image_size=32, seed=0), ['compress'], 0)
     calls = []
     for name in ('item', '__bool__', '__float__'):

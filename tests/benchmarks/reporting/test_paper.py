@@ -38,7 +38,7 @@ def test_resolves_with_registered_methods_and_backbones(cfgs, name):
     cfg = cfgs[name]
     validate_components(cfg)  # raises ConfigError on an unknown method type or backbone
     assert cfg.methods and all(cfg.method_cfgs[m]['type'] in list_methods() for m in cfg.methods)
-    assert cfg.data.type == 'imagefolder' and cfg.data.root is None and cfg.data.image_size == 224
+    assert cfg.data.type == 'imagenet' and cfg.data.root is None and cfg.data.image_size == 224
     assert 'ImageNet' in cfg.data.description
     assert cfg.teacher.checkpoint is None and {'arch', 'train', 'spec', 'required', 'description'} <= set(cfg.teacher)
     paper = cfg.paper

@@ -113,10 +113,10 @@ def test_sharing_gives_identical_results_and_pays_one_run_of_forwards(tmp_path, 
 
 def test_prepared_results_are_keyed_by_the_teachers_output_precision(tmp_path):
     """k-means on fp16-rounded teacher features is another result than on fp32 ones: another cache entry."""
-    from benchmarks.data.datasets import build_datasets
+    from benchmarks.data.sources import build_datasets
     from benchmarks.engine.prepare import build_prepare_context
     data = dict(type='embedded', num_classes=2, train_per_class=4, val_per_class=1, image_size=32, seed=0)
-    train, _ = build_datasets(data, ['center'], 0, cache_dir=tmp_path)
+    train, *_ = build_datasets(data, ['center'], 0, cache_dir=tmp_path)
     teacher = _teacher()
     calls = []
 
