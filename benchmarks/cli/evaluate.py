@@ -45,7 +45,10 @@ def parse_args(argv=None):
     p.add_argument('--width', type=float, default=1.0, help='width multiplier with --arch (default 1.0)')
     p.add_argument('--small-input', action='store_true', help='CIFAR-style stem with --arch')
     p.add_argument('--config', default='default', help='suite whose data and evaluation protocol to use')
-    p.add_argument('--data-root', default=None, help='ImageFolder root with train/ and val/ (default: embedded data)')
+    p.add_argument('--data-root', default=None,
+                   help='the dataset folder: an ImageFolder root with train/ and val/ for the default suite (default: '
+                        'embedded data), or the files of the --config suite\'s data.type (e.g. the folder holding '
+                        'cifar-100-python/ for cifar100_resnet18)')
     p.add_argument('--evals', default=None, metavar='LIST',
                    help="comma-separated evaluations: knn,linear,retrieval,ca,flops,latency,detection (default: the config's)")
     p.add_argument('--det-config', default=None,
