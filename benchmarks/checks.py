@@ -86,6 +86,9 @@ def budget_problems(budget: dict, where: str = 'budget', world_size: int = 1) ->
         _need(p, _int(vpi) and vpi >= 1, f'{where}.views_per_image', vpi, 'None or an integer >= 1')
     if 'amp' in budget:
         _need(p, budget['amp'] in AMP, f'{where}.amp', budget['amp'], "None, 'bf16' or 'fp16'")
+    if budget.get('views_on') is not None:
+        _need(p, budget['views_on'] in ('auto', 'loader', 'device'), f'{where}.views_on', budget['views_on'],
+              "'auto', 'loader' or 'device'")
     for key in ('channels_last', 'sync_bn'):
         if key in budget:
             _need(p, isinstance(budget[key], bool), f'{where}.{key}', budget[key], 'True or False')
@@ -135,6 +138,8 @@ def data_problems(data: dict) -> list[str]:
     if kind == 'stl10' and data.get('train_split') is not None:
         _need(p, data['train_split'] in TRAIN_SPLITS, 'data.train_split', data['train_split'],
               ' or '.join(repr(s) for s in TRAIN_SPLITS))
+    if data.get('decode') is not None:
+        _need(p, data['decode'] in ('full', 'crop'), 'data.decode', data['decode'], "'full' or 'crop'")
     for key in ('classes_file', 'val_labels'):
         if data.get(key) and not Path(data[key]).is_file():
             p.append(f'data.{key}={data[key]!r} is not a file; give an existing file or leave data.{key} unset.')

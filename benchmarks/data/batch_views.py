@@ -76,9 +76,11 @@ class BatchViews:
         sy, sx = h / nh, w / nw
         return left * sx, top * sy, (left + self.size) * sx, (top + self.size) * sy
 
-    def sample_params(self, seed: int, epoch: int, indices, view: int, h: int, w: int) -> dict:
-        """Per-sample parameters, each sample from its own (seed, epoch, index, view) generator."""
+    def sample_params(self, seed: int, epoch: int, indices, view: int, h, w) -> dict:
+        """Per-sample parameters, each sample from its own (seed, epoch, index, view) generator; ``h``, ``w``:
+        the images' size, one for the batch or one per sample (images of a folder differ)."""
         n = len(indices)
+        hs, ws = np.broadcast_to(np.asarray(h), (n,)), np.broadcast_to(np.asarray(w), (n,))
         boxes = np.zeros((n, 4), dtype=np.float32)
         flip = np.zeros(n, dtype=bool)
         jitter = np.zeros((n, 4), dtype=np.float32)    # brightness, contrast, saturation factors; hue shift
@@ -86,6 +88,7 @@ class BatchViews:
         gray = np.zeros(n, dtype=bool)
         sigma = np.zeros(n, dtype=np.float32)           # 0 = no blur
         for k, idx in enumerate(indices):
+            h, w = int(hs[k]), int(ws[k])
             rng = np.random.default_rng(view_seed(seed, epoch, int(idx), view))
             if self.recipe == 'center':
                 boxes[k] = self.center_box(h, w)
@@ -103,13 +106,17 @@ class BatchViews:
         return dict(boxes=torch.from_numpy(boxes), flip=torch.from_numpy(flip), jitter=torch.from_numpy(jitter),
                     gray=torch.from_numpy(gray), sigma=torch.from_numpy(sigma))
 
-    def apply(self, images: torch.Tensor, p: dict) -> torch.Tensor:
-        """uint8 [B,3,H,W] + params -> uint8 [B,3,size,size]."""
+    def apply(self, images: torch.Tensor, p: dict, cropped: bool = False) -> torch.Tensor:
+        """uint8 [B,3,H,W] + params -> uint8 [B,3,size,size]. ``cropped=True``: ``images`` are already the
+        crops of ``p['boxes']`` resized to ``size`` (made where the file was decoded, `benchmarks.data.crops`):
+        only flip, colour and blur are left."""
         b, _, h, w = images.shape
         x = images.float() / 255.0
         if self.recipe == 'center' and (h, w) == (self.size, self.size):
             return images.clone()
         boxes = p['boxes'].to(x.device)
+        if cropped:
+            boxes = torch.tensor([0.0, 0.0, w, h], device=x.device).expand(b, 4)
         ry = _interpolation_matrix(boxes[:, 1], boxes[:, 3], h, self.size)          # [B, S, H]
         rx = _interpolation_matrix(boxes[:, 0], boxes[:, 2], w, self.size)          # [B, S, W]
         # flip = output columns in reverse order; jitter and grayscale are per pixel and the blur kernel
@@ -206,15 +213,43 @@ def _blur(x, sigma, k):
     return y.reshape(b, c, h, w)
 
 
+class PendingViews:
+    """The views of one batch, not made yet: for each view its source images (uint8 ``[B,3,H,W]``: the
+    batch's images, its bag partners', or crops already made where the files were decoded), its
+    `BatchViews` recipe and per-sample parameters (drawn on the CPU from the (seed, epoch, index, view)
+    generators, as always). `make` runs the pixel work where it is called -- on the training device when
+    the data preprocessor calls it (``budget.views_on='device'``), so the loader only moves bytes and
+    parameters. ``cropped``: the sources are crops (`BatchViews.apply`)."""
+
+    def __init__(self, views, params, sources, cropped: bool = False):
+        self.views, self.params, self.sources, self.cropped = list(views), list(params), list(sources), cropped
+
+    def make(self, device=None) -> list:
+        """The uint8 views ``[B,3,S,S]`` on ``device`` (default: where the sources are)."""
+        moved = {}
+        for src in self.sources:  # a tensor several views read is moved once
+            if id(src) not in moved:
+                moved[id(src)] = src if device is None else src.to(device, non_blocking=True)
+        return [bv.apply(moved[id(src)], p, self.cropped) for bv, p, src in zip(self.views, self.params, self.sources)]
+
+    def pin_memory(self):
+        """Page-locked sources (DataLoader ``pin_memory``): faster, asynchronous uploads."""
+        pinned = {}
+        self.sources = [pinned.setdefault(id(src), src.pin_memory()) for src in self.sources]
+        return self
+
+
 class BatchViewCollate:
     """collate_fn for fixed-size in-memory datasets: ``[((epoch, index), image, label)]`` ->
     ``(index [B], [views uint8 [B,3,S,S] ...], label [B])``, one view per recipe. With ``partner_views = P``
     each sample also carries its bag partner's image (a fourth element) and the last P views are made
-    from the partners, seeded by the anchor's (seed, epoch, index, view)."""
+    from the partners, seeded by the anchor's (seed, epoch, index, view). ``on_device=True``: the views
+    are returned as `PendingViews` instead, made later where the data preprocessor runs (the training
+    device); same parameters, same pixels up to float rounding of the device."""
 
-    def __init__(self, recipes, size: int, seed: int, partner_views: int = 0):
+    def __init__(self, recipes, size: int, seed: int, partner_views: int = 0, on_device: bool = False):
         self.views = [BatchViews(r, size) for r in recipes]
-        self.seed, self.partner_views = seed, partner_views
+        self.seed, self.partner_views, self.on_device = seed, partner_views, on_device
 
     def __call__(self, samples):
         keys = [s[0] for s in samples]
@@ -227,7 +262,35 @@ class BatchViewCollate:
         partners = torch.stack([s[3] for s in samples]) if self.partner_views else None
         own = len(self.views) - self.partner_views
         h, w = images.shape[-2:]
-        views = [bv.apply(images if v < own else partners, bv.sample_params(self.seed, epoch, indices, v, h, w))
-                 for v, bv in enumerate(self.views)]
+        params = [bv.sample_params(self.seed, epoch, indices, v, h, w) for v, bv in enumerate(self.views)]
+        views = PendingViews(self.views, params, [images] * own + [partners] * (len(self.views) - own))
         labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
-        return torch.tensor(indices, dtype=torch.long), views, labels
+        return torch.tensor(indices, dtype=torch.long), views if self.on_device else views.make(), labels
+
+
+class CropViewCollate:
+    """collate_fn for image files decoded as crops (`benchmarks.data.crops`): samples
+    ``((epoch, index), [crop uint8 [3,S,S] per view], label, [(h, w) of each view's source image])`` ->
+    ``(index [B], views, label [B])``. The crops were cut and resized where the files were decoded, from
+    the boxes of each view's (seed, epoch, index, view) generator; here the same generators give the
+    rest (flip, colour jitter, grayscale, blur), batched -- in the collate function, or as `PendingViews`
+    on the training device (``on_device``)."""
+
+    def __init__(self, recipes, size: int, seed: int, on_device: bool = False):
+        self.views = [BatchViews(r, size) for r in recipes]
+        self.seed, self.on_device = seed, on_device
+
+    def __call__(self, samples):
+        keys = [s[0] for s in samples]
+        epochs = {e for e, _ in keys}
+        if len(epochs) != 1:
+            raise ValueError('a batch mixes samples of different epochs')
+        epoch, indices = epochs.pop(), [i for _, i in keys]
+        sources, params = [], []
+        for v, bv in enumerate(self.views):
+            sources.append(torch.stack([s[1][v] for s in samples]))
+            hw = np.array([s[3][v] for s in samples])
+            params.append(bv.sample_params(self.seed, epoch, indices, v, hw[:, 0], hw[:, 1]))
+        views = PendingViews(self.views, params, sources, cropped=True)
+        labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
+        return torch.tensor(indices, dtype=torch.long), views if self.on_device else views.make(), labels

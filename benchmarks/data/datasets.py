@@ -32,7 +32,8 @@ from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Dataset, default_collate
 
 from benchmarks.data.views import build_view_transform, partner_choice, seeded_views
-from benchmarks.data.batch_views import BatchViewCollate
+from benchmarks.data.batch_views import BatchViewCollate, BatchViews, CropViewCollate, PendingViews
+from benchmarks.data.crops import decode_crops
 from benchmarks.errors import DataError
 from benchmarks.data.imagefolder import (CorruptImageWarning, apply_corrupt_policy, check_images, check_options, decode_rgb,
                           scan_imagefolder, short_reason)
@@ -71,6 +72,8 @@ class ViewDataset(Dataset):
 
     def __getitem__(self, key):
         epoch, i = key if isinstance(key, tuple) else (0, key)
+        if getattr(self, 'crop_decode', False):
+            return self.crop_item(epoch, i)
         if self.batched_views:
             item = ((epoch, i), self.load(i), int(self.labels[i]))
             return item + (self.load(self.partner_of(epoch, i)),) if self.partner_views else item
@@ -81,10 +84,15 @@ class ViewDataset(Dataset):
                                   first_view=own)
         return i, views, int(self.labels[i])
 
-    def collate_fn(self):
-        """The collate function that turns samples into ``(index, views, label)`` batches."""
+    def collate_fn(self, views_on_device: bool = False):
+        """The collate function that turns samples into ``(index, views, label)`` batches.
+        ``views_on_device``: a batched dataset returns the views as `PendingViews`, made by
+        `ViewsPreprocessor` on the training device (``budget.views_on``); others ignore it."""
         if self.batched_views:
-            return BatchViewCollate(self.recipes, self.image_size, self.seed, partner_views=self.partner_views)
+            return BatchViewCollate(self.recipes, self.image_size, self.seed, partner_views=self.partner_views,
+                                    on_device=views_on_device)
+        if getattr(self, 'crop_decode', False):
+            return CropViewCollate(self.recipes, self.image_size, self.seed, on_device=views_on_device)
         return default_collate
 
     def with_recipes(self, recipes):
@@ -148,8 +156,9 @@ class ImageFilesDataset(ViewDataset):
     Tiny-ImageNet). ``verify`` / ``on_corrupt``: the image check of `ImageFolderDataset` (its docstring)."""
 
     def __init__(self, samples, classes, where, recipes=('center',), image_size: int = 64, seed: int = 0,
-                 verify: str = 'none', on_corrupt: str = 'fail', name: str = ''):
+                 verify: str = 'none', on_corrupt: str = 'fail', name: str = '', crop_decode: bool = False):
         super().__init__(recipes, image_size, seed)
+        self.crop_decode = crop_decode  # data.decode='crop': decode into the views' crops (benchmarks.data.crops)
         check_options(verify, on_corrupt)
         samples, self.skipped = apply_corrupt_policy(samples, check_images(samples, verify), on_corrupt, where)
         self.on_corrupt = on_corrupt
@@ -171,6 +180,39 @@ class ImageFilesDataset(ViewDataset):
                                 f'data.on_corrupt=skip to train on a substitute image instead.') from exc
             self._record_failure(src, short_reason(exc))
         return self._load_substitute(i)
+
+    def crop_item(self, epoch: int, i: int):
+        """``((epoch, i), [crop uint8 [3,S,S] per view], label, [(h, w) per view])`` for `CropViewCollate`:
+        each view's box from its (seed, epoch, i, view) generator, the file decoded once into the crops;
+        bag-partner views crop the partner's file with the anchor's generators."""
+        own = len(self.recipes) - self.partner_views
+        crops, sizes = self._crops(i, epoch, i, range(own))
+        if self.partner_views:
+            more, more_sizes = self._crops(self.partner_of(epoch, i), epoch, i, range(own, len(self.recipes)))
+            crops, sizes = crops + more, sizes + more_sizes
+        return (epoch, i), crops, int(self.labels[i]), sizes
+
+    def _crops(self, j: int, epoch: int, anchor: int, views) -> tuple[list, list]:
+        """Crops of image ``j`` for ``views``; unreadable files are handled as in `load`."""
+        src = self._substitute.get(j, j)
+        try:
+            return self._decode_crops(src, epoch, anchor, views)
+        except Exception as exc:  # noqa: BLE001 -- Pillow raises OSError/SyntaxError/ValueError by format
+            if self.on_corrupt != 'skip':
+                raise DataError(f'cannot decode image {self.paths[src]}: {short_reason(exc)}. Remove or replace the file, '
+                                f'or set data.on_corrupt=skip to train on a substitute image instead.') from exc
+            self._record_failure(src, short_reason(exc))
+        self._load_substitute(j)  # finds (and remembers) the same-class substitute
+        return self._decode_crops(self._substitute[j], epoch, anchor, views)
+
+    def _decode_crops(self, src: int, epoch: int, anchor: int, views) -> tuple[list, list]:
+        recipes = [BatchViews(self.recipes[v], self.image_size) for v in views]
+
+        def boxes_of(h, w):
+            return [tuple(bv.sample_params(self.seed, epoch, [anchor], v, h, w)['boxes'][0].tolist())
+                    for bv, v in zip(recipes, views)]
+        crops, hw = decode_crops(self.paths[src], boxes_of, self.image_size)
+        return crops, [hw] * len(crops)
 
     def failed_images(self) -> list:
         """``(path, reason)`` of the images of this dataset (and its `with_recipes` clones, which share
@@ -236,14 +278,15 @@ class ImageFolderDataset(ImageFilesDataset):
     """
 
     def __init__(self, root, split: str, recipes=('center',), image_size: int = 64, seed: int = 0,
-                 classes=None, verify: str = 'none', on_corrupt: str = 'fail'):
+                 classes=None, verify: str = 'none', on_corrupt: str = 'fail', crop_decode: bool = False):
         check_options(verify, on_corrupt)  # a typo in the policy is reported before the folder is scanned
         split_dir = Path(root) / split
         found, samples = scan_imagefolder(split_dir)
         if classes is not None and found != list(classes):
             raise DataError(f'{Path(root) / split} has classes {found[:5]}... but train/ has {list(classes)[:5]}...; '
                             f'train/ and val/ must contain the same class folders.')
-        super().__init__(samples, found, split_dir, recipes, image_size, seed, verify, on_corrupt)
+        super().__init__(samples, found, split_dir, recipes, image_size, seed, verify, on_corrupt,
+                         crop_decode=crop_decode)
 
 
 # settings of the pre-training image check: they decide whether a run starts, not what the data is
@@ -328,6 +371,8 @@ class ViewsPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data, training: bool = False):
         index, views, label = self.cast_data(list(data))
+        if isinstance(views, PendingViews):  # budget.views_on='device': the pixel work happens here
+            views = views.make(self.mean.device)
         views = [self.normalise(v) for v in views]
         teacher = None
         if self.teacher_outputs is not None:

@@ -47,7 +47,6 @@ class DataKind:
     layout: str                                  # what data.root must contain
     count: Callable[[dict], int]                 # structure check -> training images (no decoding)
     build: Callable[..., Splits]                  # (data_cfg, recipes, seed, cache_dir) -> Splits
-    options: tuple = ()                          # data.<key>s this kind reads beyond root / image_size
 
 
 def _n(x: int) -> str:
@@ -77,6 +76,18 @@ def _root(data_cfg: dict, kind: str) -> Path:
 
 def _checks(data_cfg: dict) -> dict:
     return dict(verify=data_cfg.get('verify_images') or 'header', on_corrupt=data_cfg.get('on_corrupt') or 'fail')
+
+
+DECODE = ('full', 'crop')
+
+
+def _decode(data_cfg: dict) -> dict:
+    """``data.decode``: 'full' (decode every file at full size, torchvision transforms per sample) or 'crop'
+    (decode into the views' crops at a reduced JPEG scale, the rest batched: `benchmarks.data.crops`)."""
+    mode = data_cfg.get('decode') or 'full'
+    if mode not in DECODE:
+        raise DataError(f"data.decode={mode!r} is not a decode mode; use 'full' or 'crop'.")
+    return dict(crop_decode=mode == 'crop')
 
 
 # --- embedded ----------------------------------------------------------------------------------------
@@ -114,8 +125,9 @@ def _imagefolder_count(data_cfg):
 def _imagefolder_build(data_cfg, recipes, seed, cache_dir=None):
     from benchmarks.data.datasets import ImageFolderDataset
     root, size = _root(data_cfg, 'imagefolder'), data_cfg['image_size']
-    train = ImageFolderDataset(root, 'train', recipes, size, seed, **_checks(data_cfg))
-    val = ImageFolderDataset(root, 'val', ('center',), size, seed, classes=train.classes, **_checks(data_cfg))
+    opts = dict(_checks(data_cfg), **_decode(data_cfg))
+    train = ImageFolderDataset(root, 'train', recipes, size, seed, **opts)
+    val = ImageFolderDataset(root, 'val', ('center',), size, seed, classes=train.classes, **opts)
     train.name, val.name = 'train', 'val'
     return Splits(train, val, train, describe('ImageFolder', root, train, val, train))
 
@@ -234,7 +246,7 @@ def _files(kind):
     def build(data_cfg, recipes, seed, cache_dir=None):
         from benchmarks.data.datasets import ImageFilesDataset
         classes, train_s, val_s, where = _imagenet_lists(data_cfg, kind)
-        size, checks = data_cfg['image_size'], _checks(data_cfg)
+        size, checks = data_cfg['image_size'], dict(_checks(data_cfg), **_decode(data_cfg))
         train = ImageFilesDataset(train_s, classes, Path(where) / 'train', recipes, size, seed, name='train', **checks)
         val = ImageFilesDataset(val_s, classes, Path(where) / 'val', ('center',), size, seed, name='val', **checks)
         return Splits(train, val, train, describe(KINDS[kind].title, data_cfg['root'], train, val, train))
@@ -246,17 +258,15 @@ _INET = ('a folder with train/<wnid>/ and val/ (class folders, or flat ILSVRC201
 KINDS: dict[str, DataKind] = {
     'embedded': DataKind('embedded shapes', 'nothing: generated into the cache', _embedded_count, _embedded_build),
     'imagefolder': DataKind('an ImageFolder dataset', 'train/<class>/ and val/<class>/ with the images',
-                            _imagefolder_count, _imagefolder_build, ('verify_images', 'on_corrupt')),
+                            _imagefolder_count, _imagefolder_build),
     'cifar10': DataKind('CIFAR-10', 'the folder holding cifar-10-batches-py/, the python version', *_cifar('cifar10')),
     'cifar100': DataKind('CIFAR-100', 'the folder holding cifar-100-python/, the python version', *_cifar('cifar100')),
-    'stl10': DataKind('STL-10', 'the folder holding stl10_binary/, the binary version', _stl_count, _stl_build,
-                      ('train_split',)),
-    'imagenet': DataKind('ImageNet-1k', _INET, *_files('imagenet'), ('verify_images', 'on_corrupt', 'val_labels')),
+    'stl10': DataKind('STL-10', 'the folder holding stl10_binary/, the binary version', _stl_count, _stl_build),
+    'imagenet': DataKind('ImageNet-1k', _INET, *_files('imagenet')),
     'imagenet100': DataKind('ImageNet-100', _INET + '; only the 100 listed classes are read (data.classes_file, '
-                            'default the CMC list)', *_files('imagenet100'),
-                            ('verify_images', 'on_corrupt', 'val_labels', 'classes_file')),
+                            'default the CMC list)', *_files('imagenet100')),
     'tiny_imagenet': DataKind('Tiny-ImageNet', 'the folder holding tiny-imagenet-200/ as the zip unpacks it',
-                              *_files('tiny_imagenet'), ('verify_images', 'on_corrupt')),
+                              *_files('tiny_imagenet')),
 }
 
 

@@ -301,6 +301,18 @@ def gpu_option_problems(budget: dict, device: str = 'auto', where: str = 'budget
             for key, flag in on.items() if flag]
 
 
+VIEWS_ON = ('auto', 'loader', 'device')
+
+
+def views_on_device(budget: dict, dev: torch.device) -> bool:
+    """Where the batched views are made (``budget.views_on``): 'loader' in the collate function (the
+    loader workers, on the CPU), 'device' by the data preprocessor on the training device, 'auto' (the
+    default) on the device when it is a GPU. Only datasets with batched views (in memory, fixed size)
+    have the choice; the pixels are the same up to float rounding."""
+    where = budget.get('views_on') or 'auto'
+    return where == 'device' or (where == 'auto' and dev.type == 'cuda')
+
+
 def check_budget(budget: dict, device: str = 'auto', world_size: int = 1) -> None:
     """Budget options that cannot work here, refused before any training (ConfigError); the run's own
     checks (`benchmarks.checks`) report these with every other input problem first."""
@@ -310,6 +322,8 @@ def check_budget(budget: dict, device: str = 'auto', world_size: int = 1) -> Non
     problems = gpu_option_problems(budget, device)
     if problems:
         raise ConfigError(problems[0])
+    if (budget.get('views_on') or 'auto') not in VIEWS_ON:
+        raise ConfigError(f"budget.views_on={budget.get('views_on')!r} is not one of {', '.join(map(repr, VIEWS_ON))}.")
     if budget['batch_size'] % world_size:
         raise ConfigError(f"budget.batch_size={budget['batch_size']} is the global batch and must divide evenly over "
                           f'the {world_size} processes; choose a multiple of {world_size}.')
@@ -376,7 +390,7 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
                   sampler=dict(type='EpochIndexSampler', shuffle=True, seed=seed, batch_size=per_rank,
                                views_per_image=budget.get('views_per_image')),
                   batch_size=per_rank, num_workers=nw, persistent_workers=nw > 0, drop_last=True,
-                  collate_fn=train_set.collate_fn())
+                  collate_fn=train_set.collate_fn(views_on_device=views_on_device(budget, dev)))
     optimizer = _optimizer(method.trainable_parameters(), budget['optimizer'])
     if budget.get('amp'):
         from mmengine.optim import AmpOptimWrapper  # asserts CUDA when built: check_budget ran first

@@ -10,6 +10,8 @@ Measurements (``--only`` names; each module's docstring says exactly what it tim
                   kNN similarity throughput vs matmul (>= 50 %), cached vs augmented probe (>= 20x)
 * ``scaling``     `scaling`: step time and peak memory vs bank size and dataset size, fixed cost per method
 * ``threads``     `threads`: the same step under OpenMP settings (spinning thread pools, faiss loaded)
+* ``data_path``   `data_path`: JPEG folder -> two 224 px views, images/s per core, per recipe: the crop
+                  path (``data.decode='crop'``) vs torchvision v2 per sample (target >= 3x for mocov2)
 * ``suite_epoch`` `suite_epoch`: training images/s of cifar100_resnet18 (compress_2q) on native CIFAR-100
                   files at the real size; only when named (``--only suite_epoch``: minutes per repeat)
 
@@ -32,7 +34,7 @@ __all__ = ['MEASUREMENTS', 'PerfError', 'PerfSettings', 'parse_only', 'run_perf'
 
 # name -> module; the order is the run order (see module doc for why evaluation is last)
 MEASUREMENTS = {'harness': 'harness', 'data': 'data_pipeline', 'scaling': 'scaling', 'threads': 'threads',
-                'suite_epoch': 'suite_epoch', 'evaluation': 'evaluation'}
+                'data_path': 'data_path', 'suite_epoch': 'suite_epoch', 'evaluation': 'evaluation'}
 # run only when named in --only: minutes of real-size training (about 6 min per repeat on 2 CPU cores)
 OPT_IN = ('suite_epoch',)
 

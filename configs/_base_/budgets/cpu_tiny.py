@@ -23,4 +23,8 @@ budget = dict(
     # views (bounds the shared teacher-output storage to K slots for large datasets; changes the data
     # stream identically for every method)
     views_per_image=None,
+    # where in-memory data gets its batched views: 'loader' (the collate function, in the loader workers),
+    # 'device' (the data preprocessor, on the training device: the loader only moves uint8 images and the
+    # per-sample parameters), 'auto' = 'device' on a GPU, 'loader' on the CPU. Same views either way.
+    views_on='auto',
 )

@@ -7,6 +7,9 @@ data = dict(
     # 'header' (first 32 bytes: a known image signature), 'decode' (full decode, slow) or 'none'
     verify_images='header',
     on_corrupt='fail',        # unreadable images: 'fail' (stop, list them) | 'skip' (leave out, skipped_images.txt)
+    # ImageFolder only: 'full' (decode each file, torchvision transforms per sample) | 'crop' (decode into the views'
+    # crops at a reduced JPEG scale, the rest batched, on the GPU when training there: benchmarks/data/crops.py)
+    decode='full',
     num_classes=10,           # shapes used as classes (up to 13)
     train_per_class=500,
     val_per_class=100,

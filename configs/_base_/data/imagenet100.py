@@ -8,6 +8,10 @@ data = dict(
     image_size=224,
     classes_file=None,        # None: the CMC list; or a file with one wnid per line for another subset
     val_labels=None,          # flat val/ only: the label file when it is not under the root
+    # 'crop': each file decoded once into its views' crops at the reduced JPEG scale the crops allow, the rest
+    # of the recipe batched on the training device (benchmarks/data/crops.py; ~4x the images/s per core of
+    # 'full', the per-sample torchvision path, for mocov2 in tools/perf.py --only data_path)
+    decode='crop',
     verify_images='header',
     on_corrupt='fail',
     description='ImageNet-100 (the CMC class list) from an ImageNet train/ and val/',

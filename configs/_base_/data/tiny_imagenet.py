@@ -4,6 +4,7 @@ data = dict(
     type='tiny_imagenet',
     root=None,
     image_size=64,
+    decode='crop',            # decode into the views' crops, the rest batched (benchmarks/data/crops.py)
     verify_images='header',
     on_corrupt='fail',
     description='Tiny-ImageNet (tiny-imagenet-200/)',

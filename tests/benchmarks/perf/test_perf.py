@@ -23,12 +23,15 @@ TARGETS = {  # measurement -> target names the brief asks for
     'harness': {'compress_2q runner/bare step time', 'seed runner/bare step time', 'crd runner/bare step time'},
     'data': {'embedded data, num_workers=0: data wait share'},
     'evaluation': {'kNN similarity throughput vs float32 matmul', 'linear probe: augmented / cached at equal epochs'},
+    'data_path': {'mocov2: JPEG -> views per core, crop path (loader part) / torchvision per sample'},
 }
 RATIOS = {  # figures that are ratios or shares: positive and finite
     'harness': ['compress_2q.ratio', 'seed.ratio', 'crd.ratio'],
     'data': ['embedded.w0.data_fraction', 'imagefolder.w0.data_fraction'],
     'evaluation': ['search_fraction', 'mm_fraction_of_search', 'ratio_probe', 'ratio_total'],
     'threads': ['default_over_one_thread'],
+    'data_path': ['compress.speedup', 'mocov2.speedup', 'mocov2_strong.speedup', 'mocov2.speedup_cpu'],
+    'suite_epoch': ['images_per_s', 'epoch_s'],
 }
 
 
