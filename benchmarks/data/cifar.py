@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.data.layout import locate
 from benchmarks.errors import DataError
 
 KINDS = {
@@ -65,18 +66,9 @@ def _expected(kind: str) -> str:
 
 def cifar_dir(root, kind: str) -> Path:
     """The folder holding ``kind``'s batch files: ``root/<folder>`` or ``root`` itself."""
-    root = Path(root)
     k = KINDS[kind]
-    for candidate in (root / k['folder'], root):
-        if (candidate / k['meta']).is_file() or (candidate / k['train'][0]).is_file():
-            missing = [n for n in k['train'] + k['test'] + (k['meta'],) if not (candidate / n).is_file()]
-            if missing:
-                raise DataError(f"{candidate} is an incomplete {k['title']} folder: {', '.join(missing)} "
-                                f"{'is' if len(missing) == 1 else 'are'} missing. Expected {_expected(kind)}.")
-            return candidate
-    if not root.is_dir():
-        raise DataError(f'--data-root {root} is not a directory. Expected {_expected(kind)}.')
-    raise DataError(f"no {k['title']} files under {root}. Expected {_expected(kind)}.")
+    return locate(root, k['folder'], (k['meta'], k['train'][0]), k['train'] + k['test'] + (k['meta'],), k['title'],
+                  _expected(kind))
 
 
 def _load(path: Path) -> dict:

@@ -37,6 +37,7 @@ import re
 from pathlib import Path
 
 from benchmarks.data.imagefolder import IMG_EXTENSIONS, image_files
+from benchmarks.data.layout import locate
 from benchmarks.errors import DataError
 
 CLASS_LISTS = Path(__file__).resolve().parent / 'class_lists'
@@ -206,17 +207,8 @@ TINY_EXPECTED = ('Tiny-ImageNet as tiny-imagenet-200.zip unpacks it: a folder ti
 
 
 def tiny_dir(root) -> Path:
-    root = Path(root)
-    for candidate in (root / TINY_FOLDER, root):
-        if (candidate / 'wnids.txt').is_file():
-            missing = [n for n in ('train', 'val/images', 'val/val_annotations.txt') if not (candidate / n).exists()]
-            if missing:
-                raise DataError(f"{candidate} is an incomplete Tiny-ImageNet folder: {', '.join(missing)} "
-                                f"{'is' if len(missing) == 1 else 'are'} missing. Expected {TINY_EXPECTED}.")
-            return candidate
-    if not root.is_dir():
-        raise DataError(f'--data-root {root} is not a directory. Expected {TINY_EXPECTED}.')
-    raise DataError(f'no Tiny-ImageNet files (wnids.txt) under {root}. Expected {TINY_EXPECTED}.')
+    return locate(root, TINY_FOLDER, ('wnids.txt',), ('train', 'val/images', 'val/val_annotations.txt'),
+                  'Tiny-ImageNet', TINY_EXPECTED)
 
 
 def tiny_classes(folder: Path) -> list[str]:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.data.layout import locate
 from benchmarks.errors import DataError
 
 FOLDER = 'stl10_binary'
@@ -45,18 +46,8 @@ EXPECTED = ('STL-10 as the official archive stl10_binary.tar.gz unpacks it: a fo
 
 def stl10_dir(root, splits=('train', 'test', 'unlabeled')) -> Path:
     """The folder holding the binaries: ``root/stl10_binary`` or ``root``; every file of ``splits`` present."""
-    root = Path(root)
-    for candidate in (root / FOLDER, root):
-        if (candidate / 'train_X.bin').is_file() or (candidate / 'unlabeled_X.bin').is_file():
-            names = [n for s in splits for n in SPLITS[s] if n]
-            missing = [n for n in names if not (candidate / n).is_file()]
-            if missing:
-                raise DataError(f"{candidate} is an incomplete STL-10 folder: {', '.join(missing)} "
-                                f"{'is' if len(missing) == 1 else 'are'} missing. Expected {EXPECTED}.")
-            return candidate
-    if not root.is_dir():
-        raise DataError(f'--data-root {root} is not a directory. Expected {EXPECTED}.')
-    raise DataError(f'no STL-10 files under {root}. Expected {EXPECTED}.')
+    return locate(root, FOLDER, ('train_X.bin', 'unlabeled_X.bin'), [n for s in splits for n in SPLITS[s] if n],
+                  'STL-10', EXPECTED)
 
 
 def image_count(path: Path) -> int:

@@ -11,29 +11,11 @@ _base_ = [
     '../_base_/budgets/one_gpu_cifar.py',
     '../_base_/teachers/moco_v2_r50_cifar.py',
     '../_base_/evals/one_gpu.py',
+    '../_base_/methods/one_gpu_32px.py',   # the 15 methods, banks K = 4096 (MoCo CIFAR demo)
 ]
 suite = 'stl10_resnet18'
 student = dict(arch='resnet18', width=1.0, small_input=True)
 # 400 teacher epochs over the 100,000 unlabelled images: the steps of the CIFAR teacher's 800 over 50,000
 teacher = dict(train=dict(epochs=400))
-# every registered method of the default suite (slimclr_mocov3 with --methods all)
-methods = ['moco_v2', 'moco_v3', 'moco_v2_small', 'compress_2q', 'compress_2q_nomom', 'compress_1q', 'crd', 'cc',
-           'reg', 'reg_bn', 'seed', 'disco', 'bingo', 'slimclr', 'supervised']
-# Banks and EMA momenta at the MoCo CIFAR demo's values (K = 4096: the queue saturates there on CIFAR; m = 0.99
-# for a 200-epoch, ~39k-step schedule); CRD's 16,384 negatives are its official CIFAR-100 setting
-# (HobbitLong/RepDistiller --nce_k); cc's clusters scale with the data (methods/cluster.py: 100,000 / 80 = 1,250).
-# supervised trains on the 5,000 labelled train images (the unlabelled split has no labels).
-method_cfgs = dict(
-    moco_v2=dict(queue_size=4096, momentum=0.99),
-    moco_v3=dict(momentum=0.99),
-    moco_v2_small=dict(queue_size=4096, momentum=0.99),
-    compress_2q=dict(bank_size=4096, momentum=0.99),
-    compress_2q_nomom=dict(bank_size=4096),
-    compress_1q=dict(bank_size=4096),
-    crd=dict(num_negatives=16384),
-    cc=dict(num_clusters=None),
-    seed=dict(queue_size=4096),
-    disco=dict(queue_size=4096, momentum=0.99),
-    bingo=dict(queue_size=4096),
-    slimclr=dict(queue_size=4096, momentum=0.99),
-)
+# cc: 100,000 / 80 = 1,250 clusters; supervised trains on the 5,000 labelled train images (the unlabelled
+# split has no labels)
