@@ -12,6 +12,9 @@ Measurements (``--only`` names; each module's docstring says exactly what it tim
 * ``threads``     `threads`: the same step under OpenMP settings (spinning thread pools, faiss loaded)
 * ``data_path``   `data_path`: JPEG folder -> two 224 px views, images/s per core, per recipe: the crop
                   path (``data.decode='crop'``) vs torchvision v2 per sample (target >= 3x for mocov2)
+* ``e2e``         `e2e`: compress_2q R-50 -> R-18 from a JPEG folder (crop decode, views on the device), the
+                  harness vs a bare PyTorch loop on the same batches and precision, GPU utilisation; only
+                  when named (``--only e2e``, meant for ``--device cuda``; target harness/bare <= 1.05)
 * ``suite_epoch`` `suite_epoch`: training images/s of cifar100_resnet18 (compress_2q) on native CIFAR-100
                   files at the real size; only when named (``--only suite_epoch``: minutes per repeat)
 
@@ -34,9 +37,9 @@ __all__ = ['MEASUREMENTS', 'PerfError', 'PerfSettings', 'parse_only', 'run_perf'
 
 # name -> module; the order is the run order (see module doc for why evaluation is last)
 MEASUREMENTS = {'harness': 'harness', 'data': 'data_pipeline', 'scaling': 'scaling', 'threads': 'threads',
-                'data_path': 'data_path', 'suite_epoch': 'suite_epoch', 'evaluation': 'evaluation'}
+                'data_path': 'data_path', 'suite_epoch': 'suite_epoch', 'e2e': 'e2e', 'evaluation': 'evaluation'}
 # run only when named in --only: minutes of real-size training (about 6 min per repeat on 2 CPU cores)
-OPT_IN = ('suite_epoch',)
+OPT_IN = ('suite_epoch', 'e2e')
 
 
 def parse_only(text: str | None) -> list[str]:

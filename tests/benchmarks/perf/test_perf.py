@@ -24,6 +24,7 @@ TARGETS = {  # measurement -> target names the brief asks for
     'data': {'embedded data, num_workers=0: data wait share'},
     'evaluation': {'kNN similarity throughput vs float32 matmul', 'linear probe: augmented / cached at equal epochs'},
     'data_path': {'mocov2: JPEG -> views per core, crop path (loader part) / torchvision per sample'},
+    'e2e': {'compress_2q end to end: harness / bare step time'},
 }
 RATIOS = {  # figures that are ratios or shares: positive and finite
     'harness': ['compress_2q.ratio', 'seed.ratio', 'crd.ratio'],
@@ -32,6 +33,7 @@ RATIOS = {  # figures that are ratios or shares: positive and finite
     'threads': ['default_over_one_thread'],
     'data_path': ['compress.speedup', 'mocov2.speedup', 'mocov2_strong.speedup', 'mocov2.speedup_cpu'],
     'suite_epoch': ['images_per_s', 'epoch_s'],
+    'e2e': ['ratio', 'harness_img_s', 'bare_img_s'],
 }
 
 
@@ -163,7 +165,7 @@ def test_figure_and_target_helpers():
 
 
 def test_parse_only_validates_and_orders():
-    assert parse_only(None) == [n for n in MEASUREMENTS if n != 'suite_epoch']  # opt-in: minutes of training
+    assert parse_only(None) == [n for n in MEASUREMENTS if n not in ('suite_epoch', 'e2e')]  # opt-in: minutes
     assert parse_only('evaluation, harness') == ['harness', 'evaluation']
     with pytest.raises(PerfError, match='harness, data'):
         parse_only('harness,bogus')
