@@ -111,18 +111,22 @@ class BatchViews:
         crops of ``p['boxes']`` resized to ``size`` (made where the file was decoded, `benchmarks.data.crops`):
         only flip, colour and blur are left."""
         b, _, h, w = images.shape
-        x = images.float() / 255.0
         if self.recipe == 'center' and (h, w) == (self.size, self.size):
             return images.clone()
-        boxes = p['boxes'].to(x.device)
-        if cropped:
-            boxes = torch.tensor([0.0, 0.0, w, h], device=x.device).expand(b, 4)
-        ry = _interpolation_matrix(boxes[:, 1], boxes[:, 3], h, self.size)          # [B, S, H]
-        rx = _interpolation_matrix(boxes[:, 0], boxes[:, 2], w, self.size)          # [B, S, W]
-        # flip = output columns in reverse order; jitter and grayscale are per pixel and the blur kernel
-        # is symmetric, so flipping first is the same as flipping last
-        rx = torch.where(p['flip'].to(x.device)[:, None, None], rx.flip(1), rx)
-        x = torch.matmul(torch.matmul(ry[:, None], x), rx.transpose(1, 2)[:, None])  # [B, 3, S, S]
+        if cropped and self.recipe not in JITTER:  # crop done, no colour: a flip of the bytes is all that is left
+            return torch.where(p['flip'].to(images.device)[:, None, None, None], images.flip(-1), images)
+        x = images.float() / 255.0
+        flip = p['flip'].to(x.device)
+        if cropped:  # the crop is the whole image: the resize is the identity, only the flip is left
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        else:
+            boxes = p['boxes'].to(x.device)
+            ry = _interpolation_matrix(boxes[:, 1], boxes[:, 3], h, self.size)          # [B, S, H]
+            rx = _interpolation_matrix(boxes[:, 0], boxes[:, 2], w, self.size)          # [B, S, W]
+            # flip = output columns in reverse order; jitter and grayscale are per pixel and the blur kernel
+            # is symmetric, so flipping first is the same as flipping last
+            rx = torch.where(flip[:, None, None], rx.flip(1), rx)
+            x = torch.matmul(torch.matmul(ry[:, None], x), rx.transpose(1, 2)[:, None])  # [B, 3, S, S]
         if self.recipe in JITTER:
             x = _color_jitter(x, p['jitter'].to(x.device))
             g = p['gray'].to(x.device)[:, None, None, None]

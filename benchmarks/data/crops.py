@@ -50,5 +50,5 @@ def decode_crops(path, boxes_of, size: int) -> tuple[list[torch.Tensor], tuple[i
     out = []
     for left, top, right, bottom in boxes:
         crop = rgb.resize((size, size), Image.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy))
-        out.append(torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1).contiguous())
+        out.append(torch.from_numpy(np.array(crop)).permute(2, 0, 1))  # HWC memory; stacked into a batch later
     return out, (h, w)
