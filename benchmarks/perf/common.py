@@ -219,7 +219,8 @@ class FixedBatchDataset:
     def __getitem__(self, key):
         return key
 
-    def collate_fn(self):
+    def collate_fn(self, views_on_device: bool = False):
+        """The pre-made batch (its views are made already, wherever the runner would make them)."""
         batch = self.batch
         return lambda samples: batch
 
