@@ -111,8 +111,8 @@ def measure(settings: PerfSettings) -> dict:
         worker_sets = dict(embedded=[0], imagefolder=[0])
     elif settings.device == 'cuda':
         worker_sets = dict(embedded=[0, 4], imagefolder=[0, 4])
-    else:   # the default budget's 0 (2 cores: workers compete with compute), and 2 for the JPEG folder
-        worker_sets = dict(embedded=[0], imagefolder=[0, 2])
+    else:   # the default budget's 0, one worker beside the 2 compute threads, and 2 for the JPEG folder
+        worker_sets = dict(embedded=[0, 1], imagefolder=[0, 2])
     datasets = dict(embedded=embedded, imagefolder=folder)
     values = {}
     for r in range(settings.repeats):
