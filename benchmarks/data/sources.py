@@ -203,12 +203,9 @@ def _stl_build(data_cfg, recipes, seed, cache_dir=None):
     classes, size = read_classes(folder), data_cfg['image_size']
     labelled = {s: (read_images(folder, s), read_labels(folder, s)) for s in ('train', 'test')}
     unlabeled = read_images(folder, 'unlabeled')
-    if split == 'unlabeled':
-        images, labels = unlabeled, np.full(len(unlabeled), -1, dtype=np.int64)
-    else:
-        images = _Concat(labelled['train'][0], unlabeled)
-        labels = np.concatenate([np.full(len(labelled['train'][1]), -1), np.full(len(unlabeled), -1)])
-    train = ArrayDataset(images, labels, classes, recipes, size, seed, name=split)
+    images = unlabeled if split == 'unlabeled' else _Concat(labelled['train'][0], unlabeled)
+    # the training split is used without labels (-1): probes and `supervised` read the labelled train split
+    train = ArrayDataset(images, np.full(len(images), -1, dtype=np.int64), classes, recipes, size, seed, name=split)
     probe = ArrayDataset(*labelled['train'], classes, ('center',), size, seed, name='train')
     val = ArrayDataset(*labelled['test'], classes, ('center',), size, seed, name='test')
     return Splits(train, val, probe, describe('STL-10', root, train, val, probe))
