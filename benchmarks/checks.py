@@ -87,8 +87,9 @@ def budget_problems(budget: dict, where: str = 'budget', world_size: int = 1) ->
     if 'amp' in budget:
         _need(p, budget['amp'] in AMP, f'{where}.amp', budget['amp'], "None, 'bf16' or 'fp16'")
     if budget.get('views_on') is not None:
-        _need(p, budget['views_on'] in ('auto', 'loader', 'device'), f'{where}.views_on', budget['views_on'],
-              "'auto', 'loader' or 'device'")
+        from benchmarks.data.sources import VIEWS_ON
+        _need(p, budget['views_on'] in VIEWS_ON, f'{where}.views_on', budget['views_on'],
+              'one of ' + ', '.join(map(repr, VIEWS_ON)))
     for key in ('channels_last', 'sync_bn'):
         if key in budget:
             _need(p, isinstance(budget[key], bool), f'{where}.{key}', budget[key], 'True or False')
@@ -111,7 +112,7 @@ def arch_problems(arch: dict, where: str) -> list[str]:
 def data_problems(data: dict) -> list[str]:
     """The values of the data section (not the folder's contents: `benchmarks.plan.training_set_size`)."""
     p: list[str] = []
-    from benchmarks.data.sources import KINDS, TRAIN_SPLITS
+    from benchmarks.data.sources import DECODE, KINDS, TRAIN_SPLITS
     kind = data.get('type')
     if not _need(p, kind in KINDS, 'data.type', kind, 'one of ' + ', '.join(repr(k) for k in KINDS)):
         return p
@@ -139,7 +140,7 @@ def data_problems(data: dict) -> list[str]:
         _need(p, data['train_split'] in TRAIN_SPLITS, 'data.train_split', data['train_split'],
               ' or '.join(repr(s) for s in TRAIN_SPLITS))
     if data.get('decode') is not None:
-        _need(p, data['decode'] in ('full', 'crop'), 'data.decode', data['decode'], "'full' or 'crop'")
+        _need(p, data['decode'] in DECODE, 'data.decode', data['decode'], ' or '.join(map(repr, DECODE)))
     for key in ('classes_file', 'val_labels'):
         if data.get(key) and not Path(data[key]).is_file():
             p.append(f'data.{key}={data[key]!r} is not a file; give an existing file or leave data.{key} unset.')

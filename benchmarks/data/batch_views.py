@@ -274,27 +274,24 @@ class BatchViewCollate:
 
 class CropViewCollate:
     """collate_fn for image files decoded as crops (`benchmarks.data.crops`): samples
-    ``((epoch, index), [crop uint8 [3,S,S] per view], label, [(h, w) of each view's source image])`` ->
-    ``(index [B], views, label [B])``. The crops were cut and resized where the files were decoded, from
-    the boxes of each view's (seed, epoch, index, view) generator; here the same generators give the
-    rest (flip, colour jitter, grayscale, blur), batched -- in the collate function, or as `PendingViews`
-    on the training device (``on_device``)."""
+    ``((epoch, index), [crop uint8 [3,S,S] per view], label, [parameters of each view])`` ->
+    ``(index [B], views, label [B])``. Each view's parameters were drawn once where the file was decoded
+    (its (seed, epoch, index, view) generator, `BatchViews.sample_params`) and its box already cut and
+    resized; here the rest (flip, colour jitter, grayscale, blur) runs batched -- in the collate function,
+    or as `PendingViews` on the training device (``on_device``)."""
 
-    def __init__(self, recipes, size: int, seed: int, on_device: bool = False):
+    def __init__(self, recipes, size: int, on_device: bool = False):
         self.views = [BatchViews(r, size) for r in recipes]
-        self.seed, self.on_device = seed, on_device
+        self.on_device = on_device
 
     def __call__(self, samples):
         keys = [s[0] for s in samples]
         epochs = {e for e, _ in keys}
         if len(epochs) != 1:
             raise ValueError('a batch mixes samples of different epochs')
-        epoch, indices = epochs.pop(), [i for _, i in keys]
-        sources, params = [], []
-        for v, bv in enumerate(self.views):
-            sources.append(torch.stack([s[1][v] for s in samples]))
-            hw = np.array([s[3][v] for s in samples])
-            params.append(bv.sample_params(self.seed, epoch, indices, v, hw[:, 0], hw[:, 1]))
+        indices = [i for _, i in keys]
+        sources = [torch.stack([s[1][v] for s in samples]) for v in range(len(self.views))]
+        params = [{k: torch.cat([s[3][v][k] for s in samples]) for k in samples[0][3][v]} for v in range(len(self.views))]
         views = PendingViews(self.views, params, sources, cropped=True)
         labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
         return torch.tensor(indices, dtype=torch.long), views if self.on_device else views.make(), labels

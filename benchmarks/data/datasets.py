@@ -50,6 +50,7 @@ class ViewDataset(Dataset):
     classes: list
     batched_views = False   # True: every image has the same size, views are made per batch
     labelled = True         # False: an unlabelled split (STL-10's), labels are -1; evaluations use another split
+    crop_decode = False     # True: files decoded straight into the views' crops (`ImageFilesDataset.crop_item`)
     name = ''               # what the split is, for captions and logs ('CIFAR-100 train')
 
     def __init__(self, recipes=('center',), image_size: int = 64, seed: int = 0):
@@ -72,7 +73,7 @@ class ViewDataset(Dataset):
 
     def __getitem__(self, key):
         epoch, i = key if isinstance(key, tuple) else (0, key)
-        if getattr(self, 'crop_decode', False):
+        if self.crop_decode:
             return self.crop_item(epoch, i)
         if self.batched_views:
             item = ((epoch, i), self.load(i), int(self.labels[i]))
@@ -91,8 +92,8 @@ class ViewDataset(Dataset):
         if self.batched_views:
             return BatchViewCollate(self.recipes, self.image_size, self.seed, partner_views=self.partner_views,
                                     on_device=views_on_device)
-        if getattr(self, 'crop_decode', False):
-            return CropViewCollate(self.recipes, self.image_size, self.seed, on_device=views_on_device)
+        if self.crop_decode:
+            return CropViewCollate(self.recipes, self.image_size, on_device=views_on_device)
         return default_collate
 
     def with_recipes(self, recipes):
@@ -182,15 +183,16 @@ class ImageFilesDataset(ViewDataset):
         return self._load_substitute(i)
 
     def crop_item(self, epoch: int, i: int):
-        """``((epoch, i), [crop uint8 [3,S,S] per view], label, [(h, w) per view])`` for `CropViewCollate`:
-        each view's box from its (seed, epoch, i, view) generator, the file decoded once into the crops;
-        bag-partner views crop the partner's file with the anchor's generators."""
+        """``((epoch, i), [crop uint8 [3,S,S] per view], label, [parameters per view])`` for `CropViewCollate`:
+        each view's parameters drawn once, here, from its (seed, epoch, i, view) generator
+        (`BatchViews.sample_params` for one sample); the file decoded once into the boxes' crops; bag-partner
+        views crop the partner's file with the anchor's generators."""
         own = len(self.recipes) - self.partner_views
-        crops, sizes = self._crops(i, epoch, i, range(own))
+        crops, params = self._crops(i, epoch, i, range(own))
         if self.partner_views:
-            more, more_sizes = self._crops(self.partner_of(epoch, i), epoch, i, range(own, len(self.recipes)))
-            crops, sizes = crops + more, sizes + more_sizes
-        return (epoch, i), crops, int(self.labels[i]), sizes
+            more, more_params = self._crops(self.partner_of(epoch, i), epoch, i, range(own, len(self.recipes)))
+            crops, params = crops + more, params + more_params
+        return (epoch, i), crops, int(self.labels[i]), params
 
     def _crops(self, j: int, epoch: int, anchor: int, views) -> tuple[list, list]:
         """Crops of image ``j`` for ``views``; unreadable files are handled as in `load`."""
@@ -206,13 +208,14 @@ class ImageFilesDataset(ViewDataset):
         return self._decode_crops(self._substitute[j], epoch, anchor, views)
 
     def _decode_crops(self, src: int, epoch: int, anchor: int, views) -> tuple[list, list]:
-        recipes = [BatchViews(self.recipes[v], self.image_size) for v in views]
+        params = []
 
         def boxes_of(h, w):
-            return [tuple(bv.sample_params(self.seed, epoch, [anchor], v, h, w)['boxes'][0].tolist())
-                    for bv, v in zip(recipes, views)]
-        crops, hw = decode_crops(self.paths[src], boxes_of, self.image_size)
-        return crops, [hw] * len(crops)
+            params.extend(BatchViews(self.recipes[v], self.image_size).sample_params(self.seed, epoch, [anchor], v, h, w)
+                          for v in views)
+            return [tuple(p['boxes'][0].tolist()) for p in params]
+        crops, _ = decode_crops(self.paths[src], boxes_of, self.image_size)
+        return crops, params
 
     def failed_images(self) -> list:
         """``(path, reason)`` of the images of this dataset (and its `with_recipes` clones, which share

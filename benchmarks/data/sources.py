@@ -79,6 +79,8 @@ def _checks(data_cfg: dict) -> dict:
 
 
 DECODE = ('full', 'crop')
+# budget.views_on: where batched views are made (benchmarks.engine.runner.views_on_device)
+VIEWS_ON = ('auto', 'loader', 'device')
 
 
 def _decode(data_cfg: dict) -> dict:

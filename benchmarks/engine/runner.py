@@ -54,6 +54,7 @@ from tqdm import tqdm
 from methods import get_method
 
 from benchmarks.data.datasets import ViewsPreprocessor
+from benchmarks.data.sources import VIEWS_ON
 from benchmarks.engine.distributed import all_reduce_mean, dist_info
 from benchmarks.errors import ConfigError, DivergenceError
 
@@ -299,9 +300,6 @@ def gpu_option_problems(budget: dict, device: str = 'auto', where: str = 'budget
             f'{"is available" if not torch.cuda.is_available() else "selected"}); drop it '
             f'(--cfg-options {where}.{key}={"None" if key == "amp" else "False"}) or run on a GPU.'
             for key, flag in on.items() if flag]
-
-
-VIEWS_ON = ('auto', 'loader', 'device')
 
 
 def views_on_device(budget: dict, dev: torch.device) -> bool:

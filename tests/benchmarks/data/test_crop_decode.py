@@ -106,8 +106,10 @@ def test_crop_boxes_are_the_batched_recipes_boxes(tmp_path):
     _folder(tmp_path, n=2, size=(50, 70))
     files = ImageFolderDataset(tmp_path, 'train', ['mocov2'], 24, seed=1, crop_decode=True)
     item = files[(5, 1)]
-    assert item[3] == [(50, 70)]
-    box = BatchViews('mocov2', 24).sample_params(1, 5, [1], 0, 50, 70)['boxes'][0].tolist()
+    expected = BatchViews('mocov2', 24).sample_params(1, 5, [1], 0, 50, 70)   # the batched recipe, image size 50 x 70
+    assert item[3][0].keys() == expected.keys()
+    assert all(torch.equal(item[3][0][k], expected[k]) for k in expected)       # drawn once, in the worker
+    box = expected['boxes'][0].tolist()
     left, top, right, bottom = box
     full = decode_rgb(files.paths[1])
     ref = TF.resized_crop(full, int(top), int(left), int(bottom - top), int(right - left), [24, 24], antialias=True)
