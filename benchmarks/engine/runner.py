@@ -29,6 +29,8 @@ its message hub (``HistoryBuffer`` objects whose state holds bound methods, i.e.
 plus numpy arrays and scalars) into every checkpoint; allow-listing ``getattr`` would defeat the point
 of ``weights_only``, so `PlainCheckpointHook` stores that state as plain tensors and numbers and
 rebuilds it on load. Nothing ever falls back to unsafe unpickling.
+They are also written so that a kill at any moment leaves a resumable folder (temporary name, rename,
+then the ``last_checkpoint`` pointer; `benchmarks.engine.checkpoint_files`).
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ from methods import get_method
 
 from benchmarks.data.datasets import ViewsPreprocessor
 from benchmarks.data.sources import VIEWS_ON
+from benchmarks.engine.checkpoint_files import AtomicCheckpointHook
 from benchmarks.engine.distributed import all_reduce_mean, dist_info
 from benchmarks.errors import ConfigError, DivergenceError
 
@@ -417,8 +420,8 @@ def train_method(name: str, method_cfg: dict, student: dict, teacher, train_set,
                 timer=dict(type='IterTimerHook'),
                 logger=dict(type='LoggerHook', interval=budget.get('log_interval', 10)),
                 param_scheduler=dict(type='ParamSchedulerHook'),
-                checkpoint=dict(type='CheckpointHook', interval=budget.get('checkpoint_interval', 1),
-                                max_keep_ckpts=1, save_last=True),
+                checkpoint=AtomicCheckpointHook(interval=budget.get('checkpoint_interval', 1), keep=1,
+                                                save_last=True),
                 sampler_seed=dict(type='DistSamplerSeedHook'),
             ),
             custom_hooks=[progress, TrainingProgressHook(), plain, *hooks],
