@@ -274,6 +274,10 @@ def environment_problems(cfg) -> list[str]:
         for where, budget in (('budget', cfg.budget), ('teacher.train', cfg.teacher.train)):
             p += gpu_option_problems(budget.to_dict(), device, where)
     p += EvalSuite.environment(cfg.evals.to_dict())
+    if cfg.data.get('decode') == 'dali':
+        from benchmarks.data.dali import INSTALL, dali_installed
+        if not dali_installed():
+            p.append(f"data.decode='dali' needs NVIDIA DALI, which is not installed here: {INSTALL}.")
     return p
 
 

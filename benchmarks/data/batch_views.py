@@ -217,6 +217,11 @@ def _blur(x, sigma, k):
     return y.reshape(b, c, h, w)
 
 
+def concat_params(rows) -> dict:
+    """One view's parameters for a batch from its samples' (or sub-batches') `BatchViews.sample_params`."""
+    return {k: torch.cat([r[k] for r in rows]) for k in rows[0]}
+
+
 class PendingViews:
     """The views of one batch, not made yet: for each view its source images (uint8 ``[B,3,H,W]``: the
     batch's images, its bag partners', or crops already made where the files were decoded), its
@@ -291,7 +296,7 @@ class CropViewCollate:
             raise ValueError('a batch mixes samples of different epochs')
         indices = [i for _, i in keys]
         sources = [torch.stack([s[1][v] for s in samples]) for v in range(len(self.views))]
-        params = [{k: torch.cat([s[3][v][k] for s in samples]) for k in samples[0][3][v]} for v in range(len(self.views))]
+        params = [concat_params([s[3][v] for s in samples]) for v in range(len(self.views))]
         views = PendingViews(self.views, params, sources, cropped=True)
         labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
         return torch.tensor(indices, dtype=torch.long), views if self.on_device else views.make(), labels

@@ -21,6 +21,7 @@ same-class image for any file that still fails to decode during training. The po
 """
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from torch.utils.data import Dataset, default_collate
 from benchmarks.data.views import build_view_transform, partner_choice, seeded_views
 from benchmarks.data.batch_views import BatchViewCollate, BatchViews, CropViewCollate, PendingViews
 from benchmarks.data.crops import decode_crops
+from benchmarks.data.sources import DECODE
 from benchmarks.errors import DataError
 from benchmarks.data.imagefolder import (CorruptImageWarning, apply_corrupt_policy, check_images, check_options, decode_rgb,
                           scan_imagefolder, short_reason)
@@ -50,7 +52,8 @@ class ViewDataset(Dataset):
     classes: list
     batched_views = False   # True: every image has the same size, views are made per batch
     labelled = True         # False: an unlabelled split (STL-10's), labels are -1; evaluations use another split
-    crop_decode = False     # True: files decoded straight into the views' crops (`ImageFilesDataset.crop_item`)
+    decode = 'full'         # files: 'crop' decoded straight into the views' crops (`ImageFilesDataset.crop_item`),
+                            # 'dali' read as bytes for NVIDIA DALI (`ImageFilesDataset.file_item`)
     name = ''               # what the split is, for captions and logs ('CIFAR-100 train')
 
     def __init__(self, recipes=('center',), image_size: int = 64, seed: int = 0):
@@ -73,8 +76,10 @@ class ViewDataset(Dataset):
 
     def __getitem__(self, key):
         epoch, i = key if isinstance(key, tuple) else (0, key)
-        if self.crop_decode:
+        if self.decode == 'crop':
             return self.crop_item(epoch, i)
+        if self.decode == 'dali':
+            return self.file_item(epoch, i)
         if self.batched_views:
             item = ((epoch, i), self.load(i), int(self.labels[i]))
             return item + (self.load(self.partner_of(epoch, i)),) if self.partner_views else item
@@ -92,8 +97,11 @@ class ViewDataset(Dataset):
         if self.batched_views:
             return BatchViewCollate(self.recipes, self.image_size, self.seed, partner_views=self.partner_views,
                                     on_device=views_on_device)
-        if self.crop_decode:
+        if self.decode == 'crop':
             return CropViewCollate(self.recipes, self.image_size, on_device=views_on_device)
+        if self.decode == 'dali':
+            from benchmarks.data.dali import DaliViewCollate  # optional backend: imports nvidia.dali when used
+            return DaliViewCollate(self, on_device=views_on_device)
         return default_collate
 
     def with_recipes(self, recipes):
@@ -157,9 +165,11 @@ class ImageFilesDataset(ViewDataset):
     Tiny-ImageNet). ``verify`` / ``on_corrupt``: the image check of `ImageFolderDataset` (its docstring)."""
 
     def __init__(self, samples, classes, where, recipes=('center',), image_size: int = 64, seed: int = 0,
-                 verify: str = 'none', on_corrupt: str = 'fail', name: str = '', crop_decode: bool = False):
+                 verify: str = 'none', on_corrupt: str = 'fail', name: str = '', decode: str = 'full'):
         super().__init__(recipes, image_size, seed)
-        self.crop_decode = crop_decode  # data.decode='crop': decode into the views' crops (benchmarks.data.crops)
+        if decode not in DECODE:
+            raise ValueError(f'decode must be one of {DECODE}, got {decode!r}')
+        self.decode = decode   # data.decode (benchmarks.data.crops, benchmarks.data.dali)
         check_options(verify, on_corrupt)
         samples, self.skipped = apply_corrupt_policy(samples, check_images(samples, verify), on_corrupt, where)
         self.on_corrupt = on_corrupt
@@ -211,11 +221,47 @@ class ImageFilesDataset(ViewDataset):
         params = []
 
         def boxes_of(h, w):
-            params.extend(BatchViews(self.recipes[v], self.image_size).sample_params(self.seed, epoch, [anchor], v, h, w)
-                          for v in views)
+            params.extend(self._view_params(epoch, anchor, views, h, w))
             return [tuple(p['boxes'][0].tolist()) for p in params]
         crops, _ = decode_crops(self.paths[src], boxes_of, self.image_size)
         return crops, params
+
+    def _view_params(self, epoch: int, anchor: int, views, h: int, w: int) -> list:
+        """Each view's parameters for an image of size ``(h, w)``, from the (seed, epoch, anchor, view) generators."""
+        return [BatchViews(self.recipes[v], self.image_size).sample_params(self.seed, epoch, [anchor], v, h, w)
+                for v in views]
+
+    def file_item(self, epoch: int, i: int):
+        """``((epoch, i), [encoded file uint8 [n] per source], label, [parameters per view])`` for
+        `benchmarks.data.dali.DaliViewCollate`: the file's bytes and header read here, each view's parameters
+        drawn as in `crop_item`; the sources are the sample's file and, with bag partners, its partner's."""
+        own = len(self.recipes) - self.partner_views
+        data, params = self._file(i, epoch, i, range(own))
+        files = [data]
+        if self.partner_views:
+            more, more_params = self._file(self.partner_of(epoch, i), epoch, i, range(own, len(self.recipes)))
+            files, params = files + [more], params + more_params
+        return (epoch, i), files, int(self.labels[i]), params
+
+    def _file(self, j: int, epoch: int, anchor: int, views) -> tuple[np.ndarray, list]:
+        """Image ``j``'s bytes and its views' parameters; a file whose header does not parse is handled as in `load`."""
+        src = self._substitute.get(j, j)
+        try:
+            return self._read_file(src, epoch, anchor, views)
+        except Exception as exc:  # noqa: BLE001 -- Pillow raises OSError/SyntaxError/ValueError by format
+            if self.on_corrupt != 'skip':
+                raise DataError(f'cannot decode image {self.paths[src]}: {short_reason(exc)}. Remove or replace the file, '
+                                f'or set data.on_corrupt=skip to train on a substitute image instead.') from exc
+            self._record_failure(src, short_reason(exc))
+        self._load_substitute(j)
+        return self._read_file(self._substitute[j], epoch, anchor, views)
+
+    def _read_file(self, src: int, epoch: int, anchor: int, views) -> tuple[np.ndarray, list]:
+        from PIL import Image
+        data = Path(self.paths[src]).read_bytes()
+        with Image.open(io.BytesIO(data)) as im:   # the header only: the size the boxes are drawn for
+            w, h = im.size
+        return np.frombuffer(data, dtype=np.uint8), self._view_params(epoch, anchor, views, h, w)
 
     def failed_images(self) -> list:
         """``(path, reason)`` of the images of this dataset (and its `with_recipes` clones, which share
@@ -281,7 +327,7 @@ class ImageFolderDataset(ImageFilesDataset):
     """
 
     def __init__(self, root, split: str, recipes=('center',), image_size: int = 64, seed: int = 0,
-                 classes=None, verify: str = 'none', on_corrupt: str = 'fail', crop_decode: bool = False):
+                 classes=None, verify: str = 'none', on_corrupt: str = 'fail', decode: str = 'full'):
         check_options(verify, on_corrupt)  # a typo in the policy is reported before the folder is scanned
         split_dir = Path(root) / split
         found, samples = scan_imagefolder(split_dir)
@@ -289,7 +335,7 @@ class ImageFolderDataset(ImageFilesDataset):
             raise DataError(f'{Path(root) / split} has classes {found[:5]}... but train/ has {list(classes)[:5]}...; '
                             f'train/ and val/ must contain the same class folders.')
         super().__init__(samples, found, split_dir, recipes, image_size, seed, verify, on_corrupt,
-                         crop_decode=crop_decode)
+                         decode=decode)
 
 
 # settings of the pre-training image check: they decide whether a run starts, not what the data is

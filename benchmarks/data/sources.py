@@ -78,18 +78,23 @@ def _checks(data_cfg: dict) -> dict:
     return dict(verify=data_cfg.get('verify_images') or 'header', on_corrupt=data_cfg.get('on_corrupt') or 'fail')
 
 
-DECODE = ('full', 'crop')
+DECODE = ('full', 'crop', 'dali')
 # budget.views_on: where batched views are made (benchmarks.engine.runner.views_on_device)
 VIEWS_ON = ('auto', 'loader', 'device')
 
 
 def _decode(data_cfg: dict) -> dict:
-    """``data.decode``: 'full' (decode every file at full size, torchvision transforms per sample) or 'crop'
-    (decode into the views' crops at a reduced JPEG scale, the rest batched: `benchmarks.data.crops`)."""
+    """``data.decode``: 'full' (decode every file at full size, torchvision transforms per sample), 'crop'
+    (decode into the views' crops at a reduced JPEG scale, the rest batched: `benchmarks.data.crops`) or
+    'dali' (NVIDIA DALI decodes and crops, on the training GPU: `benchmarks.data.dali`)."""
     mode = data_cfg.get('decode') or 'full'
     if mode not in DECODE:
-        raise DataError(f"data.decode={mode!r} is not a decode mode; use 'full' or 'crop'.")
-    return dict(crop_decode=mode == 'crop')
+        raise DataError(f"data.decode={mode!r} is not a decode mode; use 'full', 'crop' or 'dali'.")
+    if mode == 'dali':
+        from benchmarks.data.dali import INSTALL, dali_installed
+        if not dali_installed():
+            raise DataError(f"data.decode='dali' needs NVIDIA DALI, which is not installed: {INSTALL}.")
+    return dict(decode=mode)
 
 
 # --- embedded ----------------------------------------------------------------------------------------

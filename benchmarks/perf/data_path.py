@@ -75,7 +75,7 @@ def measure(settings: PerfSettings) -> dict:
         for _ in range(settings.repeats):
             for recipe in RECIPES:
                 full = ImageFolderDataset(root, 'train', [recipe, recipe], size, settings.seed)
-                crop = ImageFolderDataset(root, 'train', [recipe, recipe], size, settings.seed, crop_decode=True)
+                crop = ImageFolderDataset(root, 'train', [recipe, recipe], size, settings.seed, decode='crop')
                 runs = dict(per_sample=(full, full.collate_fn()),
                             crop_loader=(crop, crop.collate_fn(views_on_device=True)),
                             crop_cpu=(crop, crop.collate_fn(views_on_device=False)))

@@ -157,7 +157,7 @@ def measure(settings: PerfSettings) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     n = steps * bs
     write_s = write_jpeg_folder(root, n, (120, 160) if size < 224 else (375, 500), settings.seed)
-    dataset = ImageFolderDataset(root, 'train', ['compress'], size, settings.seed, crop_decode=True)
+    dataset = ImageFolderDataset(root, 'train', ['compress'], size, settings.seed, decode='crop')
     cfg = method_cfg('compress_2q', settings.device, bank_size=min(16384, n))
     teacher = build_teacher(shapes['teacher'], settings.seed)
     budget = _budget(epochs, bs, workers, amp, channels_last)

@@ -81,7 +81,7 @@ def test_crop_path_views_follow_the_batched_recipes(tmp_path, recipes):
     """The same images in memory (batched path) and as PNG files (crop path): the same parameters per
     (seed, epoch, index, view), pixels within the difference of the two resize filters."""
     arrays = _folder(tmp_path, n=6, size=(60, 80))
-    files = ImageFolderDataset(tmp_path, 'train', recipes, 32, seed=4, crop_decode=True)
+    files = ImageFolderDataset(tmp_path, 'train', recipes, 32, seed=4, decode='crop')
     order = [files.paths.index(p) for p in sorted(files.paths)]
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)[[int(p.stem) for p in files.paths]]
     memory = ArrayDataset(images, files.labels, files.classes, recipes, 32, seed=4)
@@ -104,7 +104,7 @@ def test_crop_path_views_follow_the_batched_recipes(tmp_path, recipes):
 
 def test_crop_boxes_are_the_batched_recipes_boxes(tmp_path):
     _folder(tmp_path, n=2, size=(50, 70))
-    files = ImageFolderDataset(tmp_path, 'train', ['mocov2'], 24, seed=1, crop_decode=True)
+    files = ImageFolderDataset(tmp_path, 'train', ['mocov2'], 24, seed=1, decode='crop')
     item = files[(5, 1)]
     expected = BatchViews('mocov2', 24).sample_params(1, 5, [1], 0, 50, 70)   # the batched recipe, image size 50 x 70
     assert item[3][0].keys() == expected.keys()
@@ -119,12 +119,12 @@ def test_crop_boxes_are_the_batched_recipes_boxes(tmp_path):
 def test_unreadable_file_in_the_crop_path(tmp_path):
     _folder(tmp_path, n=4, size=(40, 40))
     bad = tmp_path / 'train' / 'ant' / '00.png'
-    files = ImageFolderDataset(tmp_path, 'train', ['compress'], 16, crop_decode=True)
+    files = ImageFolderDataset(tmp_path, 'train', ['compress'], 16, decode='crop')
     bad.write_bytes(bad.read_bytes()[:60])             # truncated after the check
     i = files.paths.index(bad)
     with pytest.raises(DataError, match='00.png'):
         files[(0, i)]
-    skip = ImageFolderDataset(tmp_path, 'train', ['compress'], 16, crop_decode=True, on_corrupt='skip')
+    skip = ImageFolderDataset(tmp_path, 'train', ['compress'], 16, decode='crop', on_corrupt='skip')
     with pytest.warns(UserWarning, match='substitute'):
         item = skip[(0, i)]
     assert item[1][0].shape == (3, 16, 16) and item[2] == skip.labels[i]
@@ -138,7 +138,7 @@ def test_partner_views_crop_the_partners_file(tmp_path):
         d = tmp_path / 'train' / ('ant', 'bee')[i % 2]
         d.mkdir(parents=True, exist_ok=True)
         Image.new('RGB', (40, 30), (40 * i + 10, 40 * i + 10, 40 * i + 10)).save(d / f'{i}.png')
-    files = ImageFolderDataset(tmp_path, 'train', ['compress'] * 3, 16, seed=2, crop_decode=True)
+    files = ImageFolderDataset(tmp_path, 'train', ['compress'] * 3, 16, seed=2, decode='crop')
     value = {j: int(p.stem) * 40 + 10 for j, p in enumerate(files.paths)}
     bags = np.array([[(j + 1) % 4] for j in range(4)])
     data = files.with_partners(bags, 1)

@@ -1,0 +1,194 @@
+"""Decode and crop image files with NVIDIA DALI (``data.decode='dali'``), an optional backend.
+
+DALI (https://github.com/NVIDIA/DALI) decodes JPEGs on the GPU (nvJPEG, through its ``mixed`` decoders)
+and resizes there, which is what keeps a GPU busy when a few CPU cores cannot decode ImageNet fast
+enough (the SlimCLR authors trained their ImageNet students through DALI for this reason). It is not a
+dependency: ``pip install nvidia-dali-cuda120`` (CUDA 12 drivers) or ``nvidia-dali-cuda130`` enables
+it, and a run asking for it without it stops before any work (`benchmarks.checks`).
+
+View semantics are the project's, not DALI's: DALI's own random crop has its own generator, so it is
+not used. As on the ``'crop'`` path (`benchmarks.data.crops`):
+
+1. the loader reads each file's bytes and header (its size) and draws every view's parameters from
+   the view's (seed, epoch, index, view) generator (`BatchViews.sample_params`) -- the same boxes,
+   flips and colour parameters as the batched recipes and the ``'crop'`` path;
+2. DALI decodes each file once (``fn.decoders.image``: nvJPEG on the GPU, libjpeg-turbo through
+   nvImageCodec on the CPU) and resizes each view's box to ``size`` x ``size``
+   (``fn.resize`` with a region of interest: linear filter with antialiasing);
+3. flip, colour jitter, grayscale and blur run batched on the same device (`BatchViews.apply`).
+
+Where the pixels differ from the ``'crop'`` path: the file is decoded at full size (no DCT scaling),
+the resize is DALI's antialiased linear filter rather than Pillow's, and nvJPEG's IDCT can differ from
+libjpeg's by a grey level. With ``budget.views_on`` 'auto' or 'device' the decoding runs on the
+training device when the data preprocessor asks for the batch (`PendingFiles`); the loader workers
+then only read bytes and draw parameters. Otherwise (and for evaluations, whose loaders make their
+views themselves) DALI runs on the CPU in the collate function.
+
+A file DALI cannot decode is found by decoding the batch's files one at a time; it then goes through
+the dataset's ``'crop'`` path, whose ``data.on_corrupt`` policy names it or substitutes another image
+of its class (`benchmarks.data.datasets.ImageFilesDataset`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+import torch
+
+from benchmarks.data.batch_views import BatchViews, PendingViews, concat_params
+
+INSTALL = ("pip install nvidia-dali-cuda120 (CUDA 12 drivers) or nvidia-dali-cuda130 (CUDA 13); or use "
+           "data.decode='crop', which needs nothing extra")
+
+
+def dali_installed() -> bool:
+    """Whether ``nvidia.dali`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec('nvidia.dali') is not None
+    except (ImportError, ValueError):   # no 'nvidia' namespace at all
+        return False
+
+
+def _threads() -> int:
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1))
+
+
+class DaliDecoder:
+    """Encoded files -> uint8 crops ``[B, 3, size, size]`` per view, on a device.
+
+    ``sources_of_view[v]``: which of the batch's file lists view ``v`` is cut from (0: the samples'
+    own files, 1: their bag partners'). One DALI pipeline per (device, batch size) is built on first
+    use in the process that calls (pipelines are not picklable; a loader worker builds its own)."""
+
+    def __init__(self, size: int, sources_of_view, threads: int | None = None):
+        self.size, self.sources_of_view = size, tuple(sources_of_view)
+        self.sources = max(self.sources_of_view) + 1
+        self.threads = threads or _threads()
+        self._pipes = {}
+
+    def __getstate__(self):
+        return {**self.__dict__, '_pipes': {}}
+
+    def _pipeline(self, batch: int, device: torch.device):
+        key = (device.type, device.index, batch)
+        if key not in self._pipes:
+            self._pipes[key] = self._build(batch, device)
+        return self._pipes[key]
+
+    def _build(self, batch: int, device: torch.device):
+        from nvidia.dali import fn, types
+        from nvidia.dali.pipeline import Pipeline
+        gpu = device.type == 'cuda'
+        device_id = (device.index if device.index is not None else torch.cuda.current_device()) if gpu else None
+        # synchronous: the caller feeds one batch and waits for it (the loader already runs ahead)
+        pipe = Pipeline(batch_size=batch, num_threads=self.threads, device_id=device_id, exec_async=False,
+                        exec_pipelined=False, prefetch_queue_depth=1)
+        with pipe:
+            decoded = [fn.decoders.image(fn.external_source(name=f'file{s}', dtype=types.UINT8, ndim=1),
+                                         device='mixed' if gpu else 'cpu', output_type=types.RGB)
+                       for s in range(self.sources)]
+            outs = []
+            for v, s in enumerate(self.sources_of_view):
+                start = fn.external_source(name=f'start{v}', dtype=types.FLOAT, ndim=1)
+                end = fn.external_source(name=f'end{v}', dtype=types.FLOAT, ndim=1)
+                outs.append(fn.resize(decoded[s], size=[self.size, self.size], roi_start=start, roi_end=end,
+                                      roi_relative=False, interp_type=types.INTERP_LINEAR, antialias=True))
+            pipe.set_outputs(*outs)
+        pipe.build()
+        return pipe
+
+    def __call__(self, files, boxes, device=None) -> list[torch.Tensor]:
+        """``files[s]``: the batch's encoded files (uint8 numpy arrays) of source ``s``; ``boxes[v]``:
+        float ``[B, 4]`` (left, top, right, bottom) in full-size pixels of view ``v``'s source."""
+        device = torch.device(device or 'cpu')
+        n = len(files[0])
+        pipe = self._pipeline(n, device)
+        for s in range(self.sources):
+            pipe.feed_input(f'file{s}', list(files[s]))
+        for v, b in enumerate(boxes):
+            b = b.numpy().astype(np.float32)
+            # DALI's region of interest follows the HWC layout: (y, x)
+            pipe.feed_input(f'start{v}', list(np.ascontiguousarray(b[:, [1, 0]])))
+            pipe.feed_input(f'end{v}', list(np.ascontiguousarray(b[:, [3, 2]])))
+        try:
+            outs = pipe.run()
+        except RuntimeError:
+            # a pipeline that failed on a file is not reused: its decoders may have switched to another
+            # backend, whose pixels differ by a grey level (seen with nvImageCodec's CPU decoders)
+            self._pipes.pop((device.type, device.index, n), None)
+            raise
+        return [self._to_torch(out, n, device) for out in outs]
+
+    def _to_torch(self, out, n: int, device: torch.device) -> torch.Tensor:
+        from nvidia.dali.plugin.pytorch import feed_ndarray
+        dense = out.as_tensor()
+        target = torch.empty((n, self.size, self.size, 3), dtype=torch.uint8, device=device)
+        stream = torch.cuda.current_stream(device) if device.type == 'cuda' else None
+        feed_ndarray(dense, target, cuda_stream=stream)
+        return target.permute(0, 3, 1, 2)   # HWC memory, as the 'crop' path's crops
+
+
+class PendingFiles(PendingViews):
+    """A batch of encoded files and its views' parameters; `make` decodes and finishes the views where it
+    is called (`PendingViews`' contract: the data preprocessor calls it on the training device).
+    ``fallback(k)``: ``(crops, params)`` of sample ``k`` through the dataset's ``'crop'`` path, for a file
+    DALI cannot decode."""
+
+    def __init__(self, views, params, files, decoder: DaliDecoder, fallback):
+        super().__init__(views, params, [None] * len(views), cropped=True)
+        self.files, self.decoder, self.fallback = files, decoder, fallback
+
+    def make(self, device=None) -> list:
+        boxes = [p['boxes'] for p in self.params]
+        try:
+            crops = self.decoder(self.files, boxes, device)
+        except RuntimeError:   # DALI reports any file it cannot decode as a RuntimeError for the batch
+            crops = self._one_at_a_time(boxes, device)
+        return [bv.apply(c, p, cropped=True) for bv, c, p in zip(self.views, crops, self.params)]
+
+    def _one_at_a_time(self, boxes, device) -> list[torch.Tensor]:
+        n = len(self.files[0])
+        per_sample, params = [], []
+        for k in range(n):
+            rows = [{key: val[k:k + 1] for key, val in p.items()} for p in self.params]
+            try:
+                crops = [c[0] for c in self.decoder([[f[k]] for f in self.files], [b[k:k + 1] for b in boxes], device)]
+            except RuntimeError:
+                crops, rows = self.fallback(k)
+                crops = [c.to(device or 'cpu') for c in crops]
+            per_sample.append(crops)
+            params.append(rows)
+        self.params = [concat_params([rows[v] for rows in params]) for v in range(len(self.views))]
+        return [torch.stack([crops[v] for crops in per_sample]) for v in range(len(self.views))]
+
+    def pin_memory(self):
+        return self   # encoded bytes go to DALI, not through a host-to-device copy
+
+
+class DaliViewCollate:
+    """collate_fn for ``data.decode='dali'``: samples ``((epoch, index), [encoded file per source], label,
+    [parameters of each view])`` (`ImageFilesDataset.file_item`) -> ``(index [B], views, label [B])``.
+    ``on_device=True``: the views are `PendingFiles`, decoded where the data preprocessor runs. ``threads``:
+    DALI's CPU threads (default: the cores this process may use, at most 8)."""
+
+    def __init__(self, dataset, on_device: bool = False, threads: int | None = None):
+        self.views = [BatchViews(r, dataset.image_size) for r in dataset.recipes]
+        own = len(self.views) - dataset.partner_views
+        self.decoder = DaliDecoder(dataset.image_size, [0] * own + [1] * dataset.partner_views, threads)
+        self.dataset, self.on_device = dataset, on_device
+
+    def __call__(self, samples):
+        epochs = {s[0][0] for s in samples}
+        if len(epochs) != 1:
+            raise ValueError('a batch mixes samples of different epochs')
+        epoch, indices = epochs.pop(), [s[0][1] for s in samples]
+        files = [[s[1][src] for s in samples] for src in range(self.decoder.sources)]
+        params = [concat_params([s[3][v] for s in samples]) for v in range(len(self.views))]
+
+        def fallback(k):
+            _, crops, _, rows = self.dataset.crop_item(epoch, indices[k])
+            return crops, rows
+        views = PendingFiles(self.views, params, files, self.decoder, fallback)
+        labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
+        return torch.tensor(indices, dtype=torch.long), views if self.on_device else views.make(), labels
