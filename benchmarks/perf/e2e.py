@@ -3,7 +3,9 @@ harness, next to a bare PyTorch loop on the same device, batches and precision, 
 
 Data: ``images`` generated JPEGs of about 500 x 375 (`benchmarks.perf.data_path.write_jpeg_folder`),
 ``data.decode='crop'`` (decoded into the crops in ``num_workers`` loader workers) and
-``budget.views_on='device'`` (the rest of the ``compress`` recipe on the training device). Networks:
+``budget.views_on='device'`` (the rest of the ``compress`` recipe on the training device); then, when NVIDIA
+DALI is installed, the same with ``data.decode='dali'`` (the workers read bytes and draw parameters, DALI
+decodes and crops on the training device: figures prefixed ``dali_``). Networks:
 ResNet-50 teacher (random weights) -> ResNet-18 student at 224 px, batch 256, bf16 autocast and
 channels-last on CUDA (fp32 on the CPU, where this runs only with ``--quick``, tiny networks).
 
@@ -141,9 +143,27 @@ def _bare(dataset, cfg, shapes, teacher, budget, steps, settings):
     return dict(step=sum(times[1:]) / ((budget['epochs'] - 1) * steps), util=util.samples)
 
 
+def _compare(dataset, cfg, shapes, teacher, budget, steps, settings, tag) -> dict:
+    """Harness and bare loop on ``dataset``, ``settings.repeats`` times: images/s, step ratio, utilisation."""
+    bs = budget['batch_size']
+    values = dict(harness=[], bare=[], ratio=[], util_harness=[], util_bare=[])
+    for r in range(settings.repeats):
+        runs = [('harness', lambda: _harness(dataset, cfg, shapes, teacher, budget, steps, settings, f'{tag}-{r}')),
+                ('bare', lambda: _bare(dataset, cfg, shapes, teacher, budget, steps, settings))]
+        out = {k: f() for k, f in (runs if r % 2 == 0 else runs[::-1])}   # alternate who runs first
+        values['harness'].append(bs / out['harness']['step'])
+        values['bare'].append(bs / out['bare']['step'])
+        values['ratio'].append(out['harness']['step'] / out['bare']['step'])
+        for k in ('harness', 'bare'):
+            if out[k]['util']:
+                values[f'util_{k}'].append(sum(out[k]['util']) / len(out[k]['util']))
+    return values
+
+
 def measure(settings: PerfSettings) -> dict:
     import torch
 
+    from benchmarks.data.dali import dali_installed
     from benchmarks.data.datasets import ImageFolderDataset
     from benchmarks.perf.data_path import write_jpeg_folder
     load_before = os.getloadavg()
@@ -157,38 +177,37 @@ def measure(settings: PerfSettings) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     n = steps * bs
     write_s = write_jpeg_folder(root, n, (120, 160) if size < 224 else (375, 500), settings.seed)
-    dataset = ImageFolderDataset(root, 'train', ['compress'], size, settings.seed, decode='crop')
+    decodes = ['crop'] + (['dali'] if dali_installed() else [])
     cfg = method_cfg('compress_2q', settings.device, bank_size=min(16384, n))
     teacher = build_teacher(shapes['teacher'], settings.seed)
     budget = _budget(epochs, bs, workers, amp, channels_last)
-    values = dict(harness=[], bare=[], ratio=[], util_harness=[], util_bare=[])
-    for r in range(settings.repeats):
-        runs = [('harness', lambda: _harness(dataset, cfg, shapes, teacher, budget, steps, settings, f'e2e-{r}')),
-                ('bare', lambda: _bare(dataset, cfg, shapes, teacher, budget, steps, settings))]
-        out = {k: f() for k, f in (runs if r % 2 == 0 else runs[::-1])}   # alternate who runs first
-        values['harness'].append(bs / out['harness']['step'])
-        values['bare'].append(bs / out['bare']['step'])
-        values['ratio'].append(out['harness']['step'] / out['bare']['step'])
+    figures = {}
+    for decode in decodes:
+        dataset = ImageFolderDataset(root, 'train', ['compress'], size, settings.seed, decode=decode)
+        values = _compare(dataset, cfg, shapes, teacher, budget, steps, settings, f'e2e-{decode}')
+        pre = '' if decode == 'crop' else f'{decode}_'   # the crop decode keeps the figures' first names
+        figures.update({
+            f'{pre}harness_img_s': figure(values['harness'], 'img/s', f'harness: training images/s (JPEG folder, '
+                                          f'{decode} decode, views on device)'),
+            f'{pre}bare_img_s': figure(values['bare'], 'img/s', f'bare PyTorch loop, same batches and precision '
+                                       f'({decode} decode): images/s'),
+            f'{pre}ratio': figure(values['ratio'], 'x', f'harness / bare step time ({decode} decode)'),
+        })
         for k in ('harness', 'bare'):
-            if out[k]['util']:
-                values[f'util_{k}'].append(sum(out[k]['util']) / len(out[k]['util']))
-    figures = dict(
-        harness_img_s=figure(values['harness'], 'img/s', 'harness: training images/s (JPEG folder, crop decode, views on device)'),
-        bare_img_s=figure(values['bare'], 'img/s', 'bare PyTorch loop, same batches and precision: images/s'),
-        ratio=figure(values['ratio'], 'x', 'harness / bare step time'),
-    )
-    for k in ('harness', 'bare'):
-        if values[f'util_{k}']:
-            figures[f'gpu_util_{k}'] = figure(values[f'util_{k}'], '%', f'{k}: mean GPU utilisation (0.5 s samples)')
+            if values[f'util_{k}']:
+                figures[f'{pre}gpu_util_{k}'] = figure(values[f'util_{k}'], '%', f'{k} ({decode} decode): mean GPU '
+                                                       f'utilisation (0.5 s samples)')
     targets = [target('compress_2q end to end: harness / bare step time', figures['ratio'], '<=', RATIO_TARGET, 'x')]
     notes = [f'{n} JPEGs written in {write_s:.1f} s; {epochs} epochs x {steps} steps of {bs}, the first epoch excluded; '
              f'{workers} loader workers; precision {amp or "fp32"}, channels_last {channels_last}',
              f'student {shapes["student"]}, teacher {shapes["teacher"]} (random weights), {size} px']
-    if settings.device == 'cuda' and not any(values[f'util_{k}'] for k in ('harness', 'bare')):
+    if 'dali' not in decodes:
+        notes.append('NVIDIA DALI is not installed: the data.decode=dali rows are left out')
+    if settings.device == 'cuda' and not any(k.startswith(('gpu_util', 'dali_gpu_util')) for k in figures):
         notes.append('GPU utilisation not sampled: torch.cuda.utilization needs the pynvml package (pip install '
                      'nvidia-ml-py)')
     run_settings = dict(method='compress_2q', method_cfg=cfg, batch_size=bs, image_size=size, steps=steps,
                         epochs=epochs, num_workers=workers, amp=amp, channels_last=channels_last,
-                        student=shapes['student'], teacher=shapes['teacher'], decode='crop', views_on='device')
+                        student=shapes['student'], teacher=shapes['teacher'], decode=decodes, views_on='device')
     return measurement('End to end: compress_2q from JPEGs, harness vs bare loop', run_settings, figures, targets,
                        notes, time.perf_counter() - start, load_before)

@@ -8,7 +8,8 @@ data = dict(
     verify_images='header',
     on_corrupt='fail',        # unreadable images: 'fail' (stop, list them) | 'skip' (leave out, skipped_images.txt)
     # ImageFolder only: 'full' (decode each file, torchvision transforms per sample) | 'crop' (decode into the views'
-    # crops at a reduced JPEG scale, the rest batched, on the GPU when training there: benchmarks/data/crops.py)
+    # crops at a reduced JPEG scale, the rest batched, on the GPU when training there: benchmarks/data/crops.py) |
+    # 'dali' (NVIDIA DALI, if installed, decodes and crops on the training GPU: benchmarks/data/dali.py)
     decode='full',
     num_classes=10,           # shapes used as classes (up to 13)
     train_per_class=500,

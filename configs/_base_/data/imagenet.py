@@ -11,7 +11,8 @@ data = dict(
     image_size=224,
     val_labels=None,
     # 'full': the per-sample torchvision path of the papers' code; 'crop' decodes into the views' crops at a reduced
-    # JPEG scale and batches the rest on the GPU (benchmarks/data/crops.py): same view distributions, faster
+    # JPEG scale and batches the rest on the GPU (benchmarks/data/crops.py): same view distributions, faster;
+    # 'dali': NVIDIA DALI (optional install) decodes and crops on the GPU, same parameters (benchmarks/data/dali.py)
     decode='full',
     verify_images='header',   # every file's first bytes checked before training (~6 s for ImageNet)
     on_corrupt='fail',        # 'skip': leave unreadable images out, listed in <run>/skipped_images.txt
