@@ -128,12 +128,15 @@ def test_seeds_give_intervals_and_adding_a_seed_trains_only_it(first_run, tmp_pa
 
 
 @pytest.mark.slow
-def test_imagefolder_data_root(tmp_path, cache_dir):
+@pytest.mark.parametrize('decode', ['full', 'crop', 'dali'])
+def test_imagefolder_data_root(decode, tmp_path, cache_dir):
+    if decode == 'dali':
+        pytest.importorskip('nvidia.dali', reason='NVIDIA DALI is installed by requirements-dev.txt on Linux x86-64')
     root = write_imagefolder(tmp_path / 'folder', spec=TINY)
     opts = ['budget.epochs=1', 'budget.batch_size=8', 'data.image_size=32', 'teacher.train.epochs=1',
             'teacher.train.batch_size=8', 'teacher.arch.width=0.125', 'student.width=0.125',
             'evals.knn.weighted_k=10', 'evals.knn.majority_ks=[1,5]', 'method_cfgs.compress_2q.bank_size=16',
-            *FAST_EVALS]
+            f'data.decode={decode}', *FAST_EVALS]
     assert main(['--work-dir', str(tmp_path / 'run'), '--methods', 'compress_2q', '--data-root', str(root),
                  '--cfg-options', *opts]) == 0
     rows = json.loads((tmp_path / 'run' / 'rows.json').read_text())
