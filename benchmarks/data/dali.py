@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import uuid
+import weakref
 
 import numpy as np
 import torch
@@ -59,16 +61,13 @@ class DaliDecoder:
 
     ``sources_of_view[v]``: which of the batch's file lists view ``v`` is cut from (0: the samples'
     own files, 1: their bag partners'). One DALI pipeline per (device, batch size) is built on first
-    use in the process that calls (pipelines are not picklable; a loader worker builds its own)."""
+    use; `decoder_for` keeps one decoder per process and settings."""
 
     def __init__(self, size: int, sources_of_view, threads: int | None = None):
         self.size, self.sources_of_view = size, tuple(sources_of_view)
         self.sources = max(self.sources_of_view) + 1
         self.threads = threads or _threads()
         self._pipes = {}
-
-    def __getstate__(self):
-        return {**self.__dict__, '_pipes': {}}
 
     def _pipeline(self, batch: int, device: torch.device):
         key = (device.type, device.index, batch)
@@ -129,33 +128,61 @@ class DaliDecoder:
         return target.permute(0, 3, 1, 2)   # HWC memory, as the 'crop' path's crops
 
 
+# Per process: the decoders (a DALI pipeline is built once per process, device and batch size, and a batch
+# that crossed from a loader worker must not bring -- or rebuild -- its own) and the datasets of the
+# collate functions, which a `PendingFiles` names by token for the files DALI cannot decode.
+_DECODERS: dict[tuple, DaliDecoder] = {}
+_DATASETS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_INHERITED: list = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked loader worker inherits the parent's pipelines without their threads: it builds its own, and
+    keeps the inherited ones referenced, because destroying them there would join threads that do not exist."""
+    _INHERITED.append(dict(_DECODERS))
+    _DECODERS.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def decoder_for(size: int, sources_of_view, threads: int | None = None) -> DaliDecoder:
+    """This process's `DaliDecoder` for these settings."""
+    key = (size, tuple(sources_of_view), threads)
+    if key not in _DECODERS:
+        _DECODERS[key] = DaliDecoder(size, sources_of_view, threads)
+    return _DECODERS[key]
+
+
 class PendingFiles(PendingViews):
     """A batch of encoded files and its views' parameters; `make` decodes and finishes the views where it
-    is called (`PendingViews`' contract: the data preprocessor calls it on the training device).
-    ``fallback(k)``: ``(crops, params)`` of sample ``k`` through the dataset's ``'crop'`` path, for a file
-    DALI cannot decode."""
+    is called (`PendingViews`' contract: the data preprocessor calls it on the training device). Small to
+    send from a loader worker: bytes, parameters, and the names of the decoder settings (``decoder``:
+    `decoder_for`'s arguments) and of the dataset (``token``) whose ``'crop'`` path decodes a file DALI
+    cannot, sample ``k`` being ``(epoch, indices[k])``."""
 
-    def __init__(self, views, params, files, decoder: DaliDecoder, fallback):
+    def __init__(self, views, params, files, decoder: tuple, token: str, epoch: int, indices):
         super().__init__(views, params, [None] * len(views), cropped=True)
-        self.files, self.decoder, self.fallback = files, decoder, fallback
+        self.files, self.decoder, self.token, self.epoch, self.indices = files, decoder, token, epoch, list(indices)
 
     def make(self, device=None) -> list:
+        decoder = decoder_for(*self.decoder)
         boxes = [p['boxes'] for p in self.params]
         try:
-            crops = self.decoder(self.files, boxes, device)
+            crops = decoder(self.files, boxes, device)
         except RuntimeError:   # DALI reports any file it cannot decode as a RuntimeError for the batch
-            crops = self._one_at_a_time(boxes, device)
+            crops = self._one_at_a_time(decoder, boxes, device)
         return [bv.apply(c, p, cropped=True) for bv, c, p in zip(self.views, crops, self.params)]
 
-    def _one_at_a_time(self, boxes, device) -> list[torch.Tensor]:
-        n = len(self.files[0])
+    def _one_at_a_time(self, decoder, boxes, device) -> list[torch.Tensor]:
         per_sample, params = [], []
-        for k in range(n):
+        for k in range(len(self.files[0])):
             rows = [{key: val[k:k + 1] for key, val in p.items()} for p in self.params]
             try:
-                crops = [c[0] for c in self.decoder([[f[k]] for f in self.files], [b[k:k + 1] for b in boxes], device)]
+                crops = [c[0] for c in decoder([[f[k]] for f in self.files], [b[k:k + 1] for b in boxes], device)]
             except RuntimeError:
-                crops, rows = self.fallback(k)
+                # the crop path applies data.on_corrupt: raises DataError naming the file, or substitutes
+                _, crops, _, rows = _DATASETS[self.token].crop_item(self.epoch, self.indices[k])
                 crops = [c.to(device or 'cpu') for c in crops]
             per_sample.append(crops)
             params.append(rows)
@@ -175,20 +202,22 @@ class DaliViewCollate:
     def __init__(self, dataset, on_device: bool = False, threads: int | None = None):
         self.views = [BatchViews(r, dataset.image_size) for r in dataset.recipes]
         own = len(self.views) - dataset.partner_views
-        self.decoder = DaliDecoder(dataset.image_size, [0] * own + [1] * dataset.partner_views, threads)
+        self.decoder = (dataset.image_size, tuple([0] * own + [1] * dataset.partner_views), threads)
         self.dataset, self.on_device = dataset, on_device
+        self.token = uuid.uuid4().hex
+        _DATASETS[self.token] = dataset
+
+    def __setstate__(self, state):   # a copy in a spawned loader worker: its dataset answers there
+        self.__dict__.update(state)
+        _DATASETS[self.token] = self.dataset
 
     def __call__(self, samples):
         epochs = {s[0][0] for s in samples}
         if len(epochs) != 1:
             raise ValueError('a batch mixes samples of different epochs')
         epoch, indices = epochs.pop(), [s[0][1] for s in samples]
-        files = [[s[1][src] for s in samples] for src in range(self.decoder.sources)]
+        files = [[s[1][src] for s in samples] for src in range(max(self.decoder[1]) + 1)]
         params = [concat_params([s[3][v] for s in samples]) for v in range(len(self.views))]
-
-        def fallback(k):
-            _, crops, _, rows = self.dataset.crop_item(epoch, indices[k])
-            return crops, rows
-        views = PendingFiles(self.views, params, files, self.decoder, fallback)
+        views = PendingFiles(self.views, params, files, self.decoder, self.token, epoch, indices)
         labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
         return torch.tensor(indices, dtype=torch.long), views if self.on_device else views.make(), labels

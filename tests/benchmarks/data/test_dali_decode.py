@@ -117,16 +117,31 @@ def test_a_file_dali_cannot_decode_follows_the_corrupt_policy(tmp_path):
     assert torch.equal(batch[1][0][rows], alone[1][0])
 
 
-def test_views_from_a_loader_worker(tmp_path):
-    """A DALI pipeline built inside a DataLoader worker process gives the same views as in this process."""
+@pytest.mark.parametrize('on_device', [False, True])
+def test_views_through_a_loader_worker(tmp_path, on_device):
+    """Views made by DALI inside a DataLoader worker process, or pending files sent from the worker and
+    made here (the GPU arrangement), are the views made in this process; a file DALI cannot decode is
+    still handled by this process's dataset."""
     from torch.utils.data import DataLoader
     _jpegs(tmp_path, n=8)
-    _, dali = _both(tmp_path, ['compress'])
+    dali = ImageFolderDataset(tmp_path, 'train', ['mocov2'], 32, seed=4, decode='dali', on_corrupt='skip')
     keys = [(1, i) for i in range(8)]
     here = dali.collate_fn()([dali[k] for k in keys])
-    loader = DataLoader(dali, batch_size=8, sampler=keys, num_workers=1, collate_fn=dali.collate_fn())
+    loader = DataLoader(dali, batch_size=8, sampler=keys, num_workers=1, collate_fn=dali.collate_fn(on_device))
     (index, views, _), = list(loader)
+    if on_device:
+        assert isinstance(views, dali_module.PendingFiles)
+        views = views.make()
     assert torch.equal(index, here[0]) and torch.equal(views[0], here[1][0])
+    bad = tmp_path / 'train' / 'bee' / '03.jpg'
+    bad.write_bytes(bad.read_bytes()[:len(bad.read_bytes()) // 3])
+    (_, views, _), = list(DataLoader(dali, batch_size=8, sampler=keys, num_workers=1,
+                                     collate_fn=dali.collate_fn(on_device)))
+    with pytest.warns(UserWarning, match='substitute'):
+        views = views.make() if on_device else views
+        if not on_device:   # decoded in the worker: its warning stayed there; this process decodes anew
+            dali.collate_fn()([dali[k] for k in keys])
+    assert views[0].shape == (8, 3, 32, 32)
 
 
 def test_training_on_dali_views(tmp_path):
