@@ -121,10 +121,10 @@ class DaliDecoder:
 
     def _to_torch(self, out, n: int, device: torch.device) -> torch.Tensor:
         from nvidia.dali.plugin.pytorch import feed_ndarray
-        dense = out.as_tensor()
         target = torch.empty((n, self.size, self.size, 3), dtype=torch.uint8, device=device)
+        # on the GPU: copied in torch's current stream, ordered after DALI's work on its own stream
         stream = torch.cuda.current_stream(device) if device.type == 'cuda' else None
-        feed_ndarray(dense, target, cuda_stream=stream)
+        feed_ndarray(out.as_tensor(), target, cuda_stream=stream)   # as_tensor: the batch as one dense tensor
         return target.permute(0, 3, 1, 2)   # HWC memory, as the 'crop' path's crops
 
 

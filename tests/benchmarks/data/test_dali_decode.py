@@ -169,3 +169,18 @@ def test_dali_missing_stops_before_work(tmp_path, monkeypatch):
         build_datasets(dict(type='imagefolder', root=str(tmp_path), image_size=32, decode='dali'), ['compress'], 0)
     cfg = resolve('default', ['compress_2q'], {'data.decode': 'dali'})
     assert any("needs NVIDIA DALI, which is not installed" in p for p in environment_problems(cfg))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device (run on a lent GPU machine)')
+def test_gpu_decode_matches_the_cpu_pipeline(tmp_path):
+    """The ``mixed`` (nvJPEG) pipeline on the GPU against DALI's CPU pipeline: same boxes, pixels within the
+    IDCT and float differences of the two devices."""
+    _jpegs(tmp_path, n=8)
+    _, dali = _both(tmp_path, ['mocov2', 'compress'])
+    keys = [(1, i) for i in range(8)]
+    pending = dali.collate_fn(views_on_device=True)([dali[k] for k in keys])[1]
+    cpu = pending.make()
+    gpu = pending.make(torch.device('cuda'))
+    for a, b in zip(cpu, gpu):
+        assert b.device.type == 'cuda' and b.shape == a.shape
+        assert (a.float() - b.cpu().float()).abs().mean() < 1.5
