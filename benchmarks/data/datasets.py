@@ -197,25 +197,37 @@ class ImageFilesDataset(ViewDataset):
         each view's parameters drawn once, here, from its (seed, epoch, i, view) generator
         (`BatchViews.sample_params` for one sample); the file decoded once into the boxes' crops; bag-partner
         views crop the partner's file with the anchor's generators."""
-        own = len(self.recipes) - self.partner_views
-        crops, params = self._crops(i, epoch, i, range(own))
-        if self.partner_views:
-            more, more_params = self._crops(self.partner_of(epoch, i), epoch, i, range(own, len(self.recipes)))
-            crops, params = crops + more, params + more_params
-        return (epoch, i), crops, int(self.labels[i]), params
+        return self._sourced_item(epoch, i, self._decode_crops, lambda crops: crops)
 
-    def _crops(self, j: int, epoch: int, anchor: int, views) -> tuple[list, list]:
-        """Crops of image ``j`` for ``views``; unreadable files are handled as in `load`."""
+    def file_item(self, epoch: int, i: int):
+        """``((epoch, i), [encoded file uint8 [n] per source], label, [parameters per view])`` for
+        `benchmarks.data.dali.DaliViewCollate`: the file's bytes and header read here, each view's parameters
+        drawn as in `crop_item`; the sources are the sample's file and, with bag partners, its partner's."""
+        return self._sourced_item(epoch, i, self._read_file, lambda data: [data])
+
+    def _sourced_item(self, epoch: int, i: int, read, as_list):
+        """The item of `crop_item` / `file_item`: ``read(src, epoch, anchor, views) -> (what, params)`` for the
+        sample's own views, then for its bag partner's with the anchor's generators."""
+        own = len(self.recipes) - self.partner_views
+        what, params = self._tolerant(read, i, epoch, i, range(own))
+        out = as_list(what)
+        if self.partner_views:
+            more, more_params = self._tolerant(read, self.partner_of(epoch, i), epoch, i, range(own, len(self.recipes)))
+            out, params = out + as_list(more), params + more_params
+        return (epoch, i), out, int(self.labels[i]), params
+
+    def _tolerant(self, read, j: int, epoch: int, anchor: int, views):
+        """``read`` for image ``j``; unreadable files are handled as in `load`."""
         src = self._substitute.get(j, j)
         try:
-            return self._decode_crops(src, epoch, anchor, views)
+            return read(src, epoch, anchor, views)
         except Exception as exc:  # noqa: BLE001 -- Pillow raises OSError/SyntaxError/ValueError by format
             if self.on_corrupt != 'skip':
                 raise DataError(f'cannot decode image {self.paths[src]}: {short_reason(exc)}. Remove or replace the file, '
                                 f'or set data.on_corrupt=skip to train on a substitute image instead.') from exc
             self._record_failure(src, short_reason(exc))
         self._load_substitute(j)  # finds (and remembers) the same-class substitute
-        return self._decode_crops(self._substitute[j], epoch, anchor, views)
+        return read(self._substitute[j], epoch, anchor, views)
 
     def _decode_crops(self, src: int, epoch: int, anchor: int, views) -> tuple[list, list]:
         params = []
@@ -230,31 +242,6 @@ class ImageFilesDataset(ViewDataset):
         """Each view's parameters for an image of size ``(h, w)``, from the (seed, epoch, anchor, view) generators."""
         return [BatchViews(self.recipes[v], self.image_size).sample_params(self.seed, epoch, [anchor], v, h, w)
                 for v in views]
-
-    def file_item(self, epoch: int, i: int):
-        """``((epoch, i), [encoded file uint8 [n] per source], label, [parameters per view])`` for
-        `benchmarks.data.dali.DaliViewCollate`: the file's bytes and header read here, each view's parameters
-        drawn as in `crop_item`; the sources are the sample's file and, with bag partners, its partner's."""
-        own = len(self.recipes) - self.partner_views
-        data, params = self._file(i, epoch, i, range(own))
-        files = [data]
-        if self.partner_views:
-            more, more_params = self._file(self.partner_of(epoch, i), epoch, i, range(own, len(self.recipes)))
-            files, params = files + [more], params + more_params
-        return (epoch, i), files, int(self.labels[i]), params
-
-    def _file(self, j: int, epoch: int, anchor: int, views) -> tuple[np.ndarray, list]:
-        """Image ``j``'s bytes and its views' parameters; a file whose header does not parse is handled as in `load`."""
-        src = self._substitute.get(j, j)
-        try:
-            return self._read_file(src, epoch, anchor, views)
-        except Exception as exc:  # noqa: BLE001 -- Pillow raises OSError/SyntaxError/ValueError by format
-            if self.on_corrupt != 'skip':
-                raise DataError(f'cannot decode image {self.paths[src]}: {short_reason(exc)}. Remove or replace the file, '
-                                f'or set data.on_corrupt=skip to train on a substitute image instead.') from exc
-            self._record_failure(src, short_reason(exc))
-        self._load_substitute(j)
-        return self._read_file(self._substitute[j], epoch, anchor, views)
 
     def _read_file(self, src: int, epoch: int, anchor: int, views) -> tuple[np.ndarray, list]:
         from PIL import Image
