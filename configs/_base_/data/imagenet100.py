@@ -9,9 +9,9 @@ data = dict(
     classes_file=None,        # None: the CMC list; or a file with one wnid per line for another subset
     val_labels=None,          # flat val/ only: the label file when it is not under the root
     # 'crop': each file decoded once into its views' crops at the reduced JPEG scale the crops allow, the rest
-    # of the recipe batched on the training device (benchmarks/data/crops.py; for mocov2 about 6x the loader
-    # images/s per core of 'full', the per-sample torchvision path, when the views finish on the GPU, 1.6x all
-    # on the CPU: tools/perf.py --only data_path)
+    # of the recipe batched on the training device (benchmarks/data/crops.py; for mocov2 about 5.5x the loader
+    # images/s per core of 'full', the per-sample torchvision path, when the views finish on the GPU, 1.1x all
+    # on the CPU: tools/perf.py --only data_path). 'dali': NVIDIA DALI (optional install) decodes on the GPU
     decode='crop',
     verify_images='header',
     on_corrupt='fail',
