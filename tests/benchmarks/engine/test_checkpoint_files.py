@@ -4,6 +4,7 @@ A SIGKILL cannot be aimed at a few milliseconds inside a save, so the kill is si
 code catches (`Killed`, a BaseException) raised at the moment named by each case, after which the work
 folder is exactly what the killed process left. The same training then resumes and must end with the
 weights of a training that was never interrupted."""
+import itertools
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,14 @@ def data(tmp_path):
     return EmbeddedDataset('train', spec, ('mocov2', 'mocov2'), 0, tmp_path / 'data')
 
 
+_RUNS = itertools.count()
+
+
 def _train(data, work, resume=False):
-    return train_method('moco_v3', {}, STUDENT, None, data, BUDGET, work, seed=0, device='cpu', resume=resume)
+    # a name per call: mmengine keys its message hub and logger by the experiment name (plus a timestamp in
+    # seconds), and these trainings follow each other within a second
+    return train_method('moco_v3', {}, STUDENT, None, data, BUDGET, work, seed=0, device='cpu', resume=resume,
+                        desc=f'checkpoint-files-{next(_RUNS)}')
 
 
 def _weights(result):
