@@ -8,6 +8,7 @@ params and GMACs value, and the training loss curve; timings (latency, throughpu
 machine noise and only listed. Exit code 1 when any compared value differs.
 """
 import json
+import math
 import sys
 
 TIMING = ('latency_', 'throughput_', 'det_seconds')
@@ -21,6 +22,11 @@ FIELDS = {'kind', 'method', 'student', 'teacher', 'status', 'error', 'method_nam
 
 def metrics(row):
     return {k: v for k, v in row.items() if k not in FIELDS and not k.startswith(TIMING)}
+
+
+def same(x, y) -> bool:
+    """Equal, counting NaN as equal to NaN (a loss curve too short for a final loss is NaN in both)."""
+    return x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
 
 
 def main(before_path, after_path):
@@ -37,13 +43,13 @@ def main(before_path, after_path):
         b, a = metrics(before[name]), metrics(after[name])
         for key in sorted(set(b) | set(a)):
             compared += 1
-            if b.get(key) != a.get(key):
+            if not same(b.get(key), a.get(key)):
                 differences += 1
                 print(f'{name}: {key} {b.get(key)!r} -> {a.get(key)!r}')
         for key in ('final_loss', 'loss_curve', 'images_seen', 'teacher_forward_images', 'teacher_cached_images'):
             if key in before[name] or key in after[name]:
                 compared += 1
-                if before[name].get(key) != after[name].get(key):
+                if not same(before[name].get(key), after[name].get(key)):
                     differences += 1
                     print(f'{name}: {key} differs')
     print(f'{len(before)} rows, {compared} values compared, {differences} differences')
