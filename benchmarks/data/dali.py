@@ -60,8 +60,9 @@ class DaliDecoder:
     """Encoded files -> uint8 crops ``[B, 3, size, size]`` per view, on a device.
 
     ``sources_of_view[v]``: which of the batch's file lists view ``v`` is cut from (0: the samples'
-    own files, 1: their bag partners'). One DALI pipeline per (device, batch size) is built on first
-    use; `decoder_for` keeps one decoder per process and settings."""
+    own files, 1: their bag partners'). One DALI pipeline per device, built on first use for the batch size
+    asked (DALI runs smaller batches through it; a larger one rebuilds it); `decoder_for` keeps one decoder
+    per process and settings."""
 
     def __init__(self, size: int, sources_of_view, threads: int | None = None):
         self.size, self.sources_of_view = size, tuple(sources_of_view)
@@ -70,10 +71,10 @@ class DaliDecoder:
         self._pipes = {}
 
     def _pipeline(self, batch: int, device: torch.device):
-        key = (device.type, device.index, batch)
-        if key not in self._pipes:
-            self._pipes[key] = self._build(batch, device)
-        return self._pipes[key]
+        key = (device.type, device.index)
+        if key not in self._pipes or self._pipes[key][0] < batch:
+            self._pipes[key] = (batch, self._build(batch, device))
+        return self._pipes[key][1]
 
     def _build(self, batch: int, device: torch.device):
         from nvidia.dali import fn, types
@@ -115,7 +116,7 @@ class DaliDecoder:
         except RuntimeError:
             # a pipeline that failed on a file is not reused: its decoders may have switched to another
             # backend, whose pixels differ by a grey level (seen with nvImageCodec's CPU decoders)
-            self._pipes.pop((device.type, device.index, n), None)
+            self._pipes.pop((device.type, device.index), None)
             raise
         return [self._to_torch(out, n, device) for out in outs]
 
