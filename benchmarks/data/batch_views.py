@@ -248,6 +248,14 @@ class PendingViews:
         return self
 
 
+def made_views(views, device=None) -> list:
+    """A collated batch's views as uint8 tensors on ``device``: `PendingViews` are made there (a loader built with
+    ``collate_fn(views_on_device=True)``, or DALI batches from loader workers), made views are moved."""
+    if isinstance(views, PendingViews):
+        return views.make(device)
+    return [v if device is None else v.to(device) for v in views]
+
+
 class BatchViewCollate:
     """collate_fn for fixed-size in-memory datasets: ``[((epoch, index), image, label)]`` ->
     ``(index [B], [views uint8 [B,3,S,S] ...], label [B])``, one view per recipe. With ``partner_views = P``

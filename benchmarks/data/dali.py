@@ -21,24 +21,31 @@ Where the pixels differ from the ``'crop'`` path: the file is decoded at full si
 the resize is DALI's antialiased linear filter rather than Pillow's, and nvJPEG's IDCT can differ from
 libjpeg's by a grey level. With ``budget.views_on`` 'auto' or 'device' the decoding runs on the
 training device when the data preprocessor asks for the batch (`PendingFiles`); the loader workers
-then only read bytes and draw parameters. Otherwise (and for evaluations, whose loaders make their
-views themselves) DALI runs on the CPU in the collate function.
+then only read bytes and draw parameters. Otherwise DALI's CPU pipeline runs where the batch is
+received: in the collate function of a loader without workers, or, for batches from loader workers, in
+the process that reads them -- DALI never runs inside a worker (one forked from a process that has used
+DALI can crash in DALI's native code).
 
-A file DALI cannot decode is found by decoding the batch's files one at a time; it then goes through
-the dataset's ``'crop'`` path, whose ``data.on_corrupt`` policy names it or substitutes another image
-of its class (`benchmarks.data.datasets.ImageFilesDataset`).
+A file DALI cannot decode is found by decoding the batch's files one at a time; it is named in a
+`CorruptImageWarning` and goes through the dataset's ``'crop'`` path (Pillow), whose ``data.on_corrupt``
+policy names it or substitutes another image of its class when Pillow cannot decode it either
+(`benchmarks.data.datasets.ImageFilesDataset`). When DALI fails on every file of a batch the files are not
+the problem: that is raised, never decoded around.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
 import uuid
+import warnings
 import weakref
 
 import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 from benchmarks.data.batch_views import BatchViews, PendingViews, concat_params
+from benchmarks.data.imagefolder import CorruptImageWarning
 
 INSTALL = ("pip install nvidia-dali-cuda120 (CUDA 12 drivers) or nvidia-dali-cuda130 (CUDA 13); or use "
            "data.decode='crop', which needs nothing extra")
@@ -134,17 +141,14 @@ class DaliDecoder:
 # collate functions, which a `PendingFiles` names by token for the files DALI cannot decode.
 _DECODERS: dict[tuple, DaliDecoder] = {}
 _DATASETS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_INHERITED: list = []
 
 
-def _after_fork_in_child() -> None:
-    """A forked loader worker inherits the parent's pipelines without their threads: it builds its own, and
-    keeps the inherited ones referenced, because destroying them there would join threads that do not exist."""
-    _INHERITED.append(dict(_DECODERS))
-    _DECODERS.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+def _first_line(exc: BaseException) -> str:
+    """The informative line of an error: DALI's come as "Critical error in pipeline: ... encountered: <what>"."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if 'encountered:' in lines and lines.index('encountered:') + 1 < len(lines):
+        return lines[lines.index('encountered:') + 1].rstrip(' :')
+    return lines[0].rstrip(' :') if lines else type(exc).__name__
 
 
 def decoder_for(size: int, sources_of_view, threads: int | None = None) -> DaliDecoder:
@@ -171,19 +175,34 @@ class PendingFiles(PendingViews):
         boxes = [p['boxes'] for p in self.params]
         try:
             crops = decoder(self.files, boxes, device)
-        except RuntimeError:   # DALI reports any file it cannot decode as a RuntimeError for the batch
-            crops = self._one_at_a_time(decoder, boxes, device)
+        except RuntimeError as exc:   # DALI reports any file it cannot decode as a RuntimeError for the batch
+            crops = self._one_at_a_time(decoder, boxes, device, exc)
         return [bv.apply(c, p, cropped=True) for bv, c, p in zip(self.views, crops, self.params)]
 
-    def _one_at_a_time(self, decoder, boxes, device) -> list[torch.Tensor]:
-        per_sample, params = [], []
-        for k in range(len(self.files[0])):
-            rows = [{key: val[k:k + 1] for key, val in p.items()} for p in self.params]
+    def _one_at_a_time(self, decoder, boxes, device, batch_error: RuntimeError) -> list[torch.Tensor]:
+        n = len(self.files[0])
+        dataset = _DATASETS[self.token]
+        decoded = [None] * n
+        for k in range(n):
             try:
-                crops = [c[0] for c in decoder([[f[k]] for f in self.files], [b[k:k + 1] for b in boxes], device)]
-            except RuntimeError:
+                decoded[k] = [c[0] for c in decoder([[f[k]] for f in self.files], [b[k:k + 1] for b in boxes], device)]
+            except RuntimeError as exc:
+                decoded[k] = exc
+        failed = [k for k in range(n) if isinstance(decoded[k], RuntimeError)]
+        if n > 1 and len(failed) == n:   # not a bad file: DALI itself fails (device, driver, installation)
+            raise RuntimeError(f"NVIDIA DALI failed on every file of a batch of {n}, so the files are not the "
+                               f"problem: {_first_line(batch_error)}. Fix the DALI installation or use "
+                               f"data.decode='crop'.") from batch_error
+        per_sample, params = [], []
+        for k in range(n):
+            rows = [{key: val[k:k + 1] for key, val in p.items()} for p in self.params]
+            crops = decoded[k]
+            if k in failed:
+                warnings.warn(f'NVIDIA DALI cannot decode {dataset.paths[self.indices[k]]} (or its bag partner): '
+                              f'{_first_line(crops)}; decoding it with Pillow instead (data.on_corrupt applies '
+                              f'if that fails too).', CorruptImageWarning, stacklevel=3)
                 # the crop path applies data.on_corrupt: raises DataError naming the file, or substitutes
-                _, crops, _, rows = _DATASETS[self.token].crop_item(self.epoch, self.indices[k])
+                _, crops, _, rows = dataset.crop_item(self.epoch, self.indices[k])
                 crops = [c.to(device or 'cpu') for c in crops]
             per_sample.append(crops)
             params.append(rows)
@@ -197,8 +216,9 @@ class PendingFiles(PendingViews):
 class DaliViewCollate:
     """collate_fn for ``data.decode='dali'``: samples ``((epoch, index), [encoded file per source], label,
     [parameters of each view])`` (`ImageFilesDataset.file_item`) -> ``(index [B], views, label [B])``.
-    ``on_device=True``: the views are `PendingFiles`, decoded where the data preprocessor runs. ``threads``:
-    DALI's CPU threads (default: the cores this process may use, at most 8)."""
+    ``on_device=True``, and always in a loader worker process: the views are `PendingFiles`, decoded where
+    they are received (`benchmarks.data.batch_views.made_views`: the data preprocessor, the evaluations'
+    loops). ``threads``: DALI's CPU threads (default: the cores this process may use, at most 8)."""
 
     def __init__(self, dataset, on_device: bool = False, threads: int | None = None):
         self.views = [BatchViews(r, dataset.image_size) for r in dataset.recipes]
@@ -221,4 +241,7 @@ class DaliViewCollate:
         params = [concat_params([s[3][v] for s in samples]) for v in range(len(self.views))]
         views = PendingFiles(self.views, params, files, self.decoder, self.token, epoch, indices)
         labels = torch.tensor([s[2] for s in samples], dtype=torch.long)
-        return torch.tensor(indices, dtype=torch.long), views if self.on_device else views.make(), labels
+        # never DALI inside a loader worker: a worker forked from a process that has used DALI can crash in
+        # DALI's native code (seen: segmentation faults), so the worker's batch is made by its receiver
+        in_worker = get_worker_info() is not None
+        return torch.tensor(indices, dtype=torch.long), views if self.on_device or in_worker else views.make(), labels

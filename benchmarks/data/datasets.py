@@ -33,7 +33,7 @@ from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Dataset, default_collate
 
 from benchmarks.data.views import build_view_transform, partner_choice, seeded_views
-from benchmarks.data.batch_views import BatchViewCollate, BatchViews, CropViewCollate, PendingViews
+from benchmarks.data.batch_views import BatchViewCollate, BatchViews, CropViewCollate, PendingViews, made_views
 from benchmarks.data.crops import decode_crops
 from benchmarks.data.sources import DECODE
 from benchmarks.errors import DataError
@@ -407,8 +407,7 @@ class ViewsPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data, training: bool = False):
         index, views, label = self.cast_data(list(data))
-        if isinstance(views, PendingViews):  # budget.views_on='device': the pixel work happens here
-            views = views.make(self.mean.device)
+        views = made_views(views, self.mean.device)  # PendingViews (budget.views_on='device'): the pixel work happens here
         views = [self.normalise(v) for v in views]
         teacher = None
         if self.teacher_outputs is not None:

@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from benchmarks.data.batch_views import made_views
 from benchmarks.data.datasets import ViewsPreprocessor
 
 
@@ -26,7 +27,7 @@ def extract_features(model, dataset, batch_size: int = 256, device='cpu', desc: 
                         collate_fn=centre.collate_fn())
     feats, labels = [], []
     for index, views, label in tqdm(loader, desc=desc, leave=False, mininterval=1.0):
-        x = pre.normalise(views[0].to(device))
+        x = pre.normalise(made_views(views, device)[0])
         f = x.flatten(1) if model is None else model(x)
         feats.append(f.float().cpu())
         labels.append(label)

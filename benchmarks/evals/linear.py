@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from benchmarks.data.batch_views import made_views
 from benchmarks.data.datasets import ViewsPreprocessor
 from benchmarks.engine.features import extract_features
 from benchmarks.evals.base import Column, Evaluator, register_evaluator
@@ -284,7 +285,7 @@ def _embed_views(backbone, dataset, epoch: int, pre: ViewsPreprocessor, batch_si
     chunks, rows = [], []
     with torch.inference_mode():
         for index, views, _ in loader:
-            chunks.append(backbone(pre.normalise(views[0].to(device))).float())
+            chunks.append(backbone(pre.normalise(made_views(views, device)[0])).float())
             rows.append(index)
     feats = torch.cat(chunks).clone()   # clone: a normal tensor, usable by autograd outside inference mode
     out = torch.empty_like(feats)

@@ -102,11 +102,14 @@ def test_a_file_dali_cannot_decode_follows_the_corrupt_policy(tmp_path):
     skip = ImageFolderDataset(tmp_path, 'train', ['compress'], 16, decode='dali', on_corrupt='skip')
     bad.write_bytes(bad.read_bytes()[:len(bad.read_bytes()) // 3])   # truncated after the check: the header reads
     keys = [(0, i) for i in range(6)]
-    with pytest.raises(DataError, match='02.jpg'):
+    with pytest.raises(DataError, match='02.jpg'), pytest.warns(UserWarning, match='NVIDIA DALI cannot decode .*02.jpg'):
         fail.collate_fn()([fail[k] for k in keys])
     i = skip.paths.index(bad)
-    with pytest.warns(UserWarning, match='substitute'):
+    with pytest.warns(UserWarning) as caught:
         batch = skip.collate_fn()([skip[k] for k in keys])
+    messages = [str(w.message) for w in caught]
+    assert any('NVIDIA DALI cannot decode' in m and '02.jpg' in m for m in messages)
+    assert any('substitute' in m for m in messages)
     assert batch[1][0].shape == (6, 3, 16, 16)
     assert skip.labels[skip._substitute[i]] == skip.labels[i]
     assert [p for p, _ in skip.failed_images()] == [bad]
@@ -117,31 +120,47 @@ def test_a_file_dali_cannot_decode_follows_the_corrupt_policy(tmp_path):
     assert torch.equal(batch[1][0][rows], alone[1][0])
 
 
+def test_dali_failing_on_every_file_is_raised_not_decoded_around(tmp_path, monkeypatch):
+    """A DALI that cannot decode anything (broken install, driver) is an error, not a silent switch to Pillow."""
+    _jpegs(tmp_path, n=4)
+    _, dali = _both(tmp_path, ['compress'])
+
+    def broken(self, files, boxes, device=None):
+        raise RuntimeError('nvImageCodec: no decoder available\nmore detail')
+    monkeypatch.setattr(dali_module.DaliDecoder, '__call__', broken)
+    with pytest.raises(RuntimeError, match="failed on every file of a batch of 4.*no decoder available.*data.decode='crop'"):
+        dali.collate_fn()([dali[(0, i)] for i in range(4)])
+
+
 @pytest.mark.parametrize('on_device', [False, True])
-def test_views_through_a_loader_worker(tmp_path, on_device):
-    """Views made by DALI inside a DataLoader worker process, or pending files sent from the worker and
-    made here (the GPU arrangement), are the views made in this process; a file DALI cannot decode is
-    still handled by this process's dataset."""
+def test_batches_from_a_loader_worker_are_decoded_by_their_receiver(tmp_path, on_device):
+    """DALI never runs in a loader worker (forked from a process that used DALI it can crash): the worker sends
+    pending files whatever ``on_device`` says, and `made_views` (preprocessor, evaluation loops) makes the
+    views collate-time DALI would make; a file DALI cannot decode is handled by this process's dataset."""
     from torch.utils.data import DataLoader
+
+    from benchmarks.data.batch_views import made_views
     _jpegs(tmp_path, n=8)
     dali = ImageFolderDataset(tmp_path, 'train', ['mocov2'], 32, seed=4, decode='dali', on_corrupt='skip')
     keys = [(1, i) for i in range(8)]
-    here = dali.collate_fn()([dali[k] for k in keys])
-    loader = DataLoader(dali, batch_size=8, sampler=keys, num_workers=1, collate_fn=dali.collate_fn(on_device))
-    (index, views, _), = list(loader)
-    if on_device:
+    here = dali.collate_fn()([dali[k] for k in keys])      # this process already used DALI before the fork
+
+    def from_worker():
+        (index, views, _), = list(DataLoader(dali, batch_size=8, sampler=keys, num_workers=1,
+                                             collate_fn=dali.collate_fn(on_device)))
         assert isinstance(views, dali_module.PendingFiles)
-        views = views.make()
-    assert torch.equal(index, here[0]) and torch.equal(views[0], here[1][0])
+        return index, views
+    index, views = from_worker()
+    assert torch.equal(index, here[0]) and torch.equal(made_views(views)[0], here[1][0])
     bad = tmp_path / 'train' / 'bee' / '03.jpg'
     bad.write_bytes(bad.read_bytes()[:len(bad.read_bytes()) // 3])
-    (_, views, _), = list(DataLoader(dali, batch_size=8, sampler=keys, num_workers=1,
-                                     collate_fn=dali.collate_fn(on_device)))
-    with pytest.warns(UserWarning, match='substitute'):
-        views = views.make() if on_device else views
-        if not on_device:   # decoded in the worker: its warning stayed there; this process decodes anew
-            dali.collate_fn()([dali[k] for k in keys])
-    assert views[0].shape == (8, 3, 32, 32)
+    _, views = from_worker()
+    with pytest.warns(UserWarning) as caught:
+        made = made_views(views)
+    messages = [str(w.message) for w in caught]
+    assert any('NVIDIA DALI cannot decode' in m and '03.jpg' in m for m in messages)
+    assert any('substitute' in m for m in messages)
+    assert made[0].shape == (8, 3, 32, 32)
 
 
 def test_training_on_dali_views(tmp_path):
