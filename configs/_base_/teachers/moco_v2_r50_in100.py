@@ -2,18 +2,5 @@
 # is given: the MoCo v2 recipe (facebookresearch/moco README: T = 0.2, m = 0.999, MLP head, batch 256, lr 0.03,
 # wd 1e-4, cosine) for 400 epochs, with K = 16,384 negatives (the HobbitLong/CMC README's MoCo command for
 # its ImageNet-100 subset, train_moco_ins.py --nce_k 16384; 65,536 would be half of the 126,689 training images). Or --teacher FILE.
-_base_ = ['./moco_v2_r18w05.py']
-teacher = dict(
-    arch=dict(arch='resnet50', width=1.0, small_input=False),
-    train=dict(
-        method='moco_v2',
-        method_cfg=dict(queue_size=16384, momentum=0.999, temperature=0.2),
-        epochs=400,
-        batch_size=256,
-        optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4),
-        schedule=dict(type='cosine', warmup_epochs=0),
-        num_workers=8,
-        log_interval=100,
-        checkpoint_interval=10,
-    ),
-)
+_base_ = ['./moco_v2_r50_imagenet.py']
+teacher = dict(train=dict(method_cfg=dict(queue_size=16384, temperature=0.2), epochs=400))
